@@ -25,9 +25,11 @@ import {
   readTokenGrant,
   type IndexHealth,
   type IndexPage,
-  type IndexRecord,
 } from './shapes.ts';
+import { InventoryCollector, type IndexInventory } from './inventory.ts';
 import { TokenCache, sharedTokenCache } from './token-cache.ts';
+
+export type { IndexInventory } from './inventory.ts';
 
 export interface GenesysCredentials {
   clientId: string;
@@ -88,14 +90,6 @@ export interface GenesysClientOptions {
 export interface Correlated {
   correlationId?: string;
 }
-export interface IndexInventory {
-  records: IndexRecord[];
-  pages: number;
-  /** What the server said the total was, when it said so. */
-  reportedTotal?: number;
-  /** Problems with the listing as a whole (duplicates across pages, totals that disagree). */
-  warnings: string[];
-}
 export type HealthReading = Correlated & ({ state: 'reported'; health: IndexHealth } | { state: 'refreshing' });
 export interface LatencyProbe extends Correlated {
   latencyMs: number;
@@ -105,14 +99,14 @@ export interface LatencyProbe extends Correlated {
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
 export const DEFAULT_PAGE_SIZE = 100;
-/** Far more pages than any org has; stops a server that never says "last page". */
-const MAX_PAGES = 10_000;
 const MAX_MESSAGE_CHARS = 300;
 
 interface Sent {
   status: number;
   headers: Headers;
   body: unknown;
+  /** The body was not empty and not JSON (then `body` is undefined). */
+  notJson: boolean;
   correlationId?: string;
 }
 
@@ -139,33 +133,9 @@ export class GenesysClient {
 
   /** Every index of the org, following every page. */
   async listIndexes(): Promise<IndexInventory> {
-    const records: IndexRecord[] = [];
-    const warnings: string[] = [];
-    const seen = new Set<string>();
-    let reportedTotal: number | undefined;
-    let pages = 0;
-    for (let pageNumber = 1; pageNumber <= MAX_PAGES; pageNumber++) {
-      const page = await this.listIndexPage(pageNumber);
-      pages++;
-      reportedTotal = page.total ?? reportedTotal;
-      for (const record of page.records) {
-        const id = record.valid ? record.index.id : record.id;
-        if (id !== undefined && seen.has(id)) {
-          warnings.push(`index ${id} was listed twice (on page ${pageNumber} again); kept the first`);
-          continue;
-        }
-        if (id !== undefined) seen.add(id);
-        records.push(record);
-      }
-      // A page count that lies would send us through empty pages forever: an empty page ends it.
-      if (page.records.length === 0 || page.pageNumber >= page.pageCount || !page.nextUri) break;
-    }
-    if (reportedTotal !== undefined && reportedTotal !== records.length) {
-      warnings.push(`the server reported ${reportedTotal} indexes but listed ${records.length}`);
-    }
-    const inventory: IndexInventory = { records, pages, warnings };
-    if (reportedTotal !== undefined) inventory.reportedTotal = reportedTotal;
-    return inventory;
+    const collector = new InventoryCollector();
+    while (!collector.add(await this.listIndexPage(collector.nextPage)));
+    return collector.finish();
   }
 
   async listIndexPage(pageNumber: number): Promise<IndexPage & Correlated> {
@@ -326,26 +296,23 @@ export class GenesysClient {
       ...(correlationId ? { correlationId } : {}),
     });
     let body: unknown;
-    let parsed = true;
+    let notJson = false;
     if (text.length > 0) {
       try {
         body = JSON.parse(text);
       } catch {
-        parsed = false;
+        notJson = true;
       }
     }
-    const sent: Sent = { status: response.status, headers: response.headers, body, ...(correlationId ? { correlationId } : {}) };
-    if (!parsed && response.status >= 200 && response.status < 300 && response.status !== 204) {
-      throw new MalformedResponseError(`the ${response.status} response body is not JSON`, {
-        endpoint,
-        status: response.status,
-        ...correlation(sent),
-      });
-    }
-    return sent;
+    // A body that is not JSON is only an error where the body is read (see read()): an accepted
+    // PUT whose body nobody needs is still accepted.
+    return { status: response.status, headers: response.headers, body, notJson, ...(correlationId ? { correlationId } : {}) };
   }
 
   private read<T>(res: Sent, endpoint: string, reader: (body: unknown) => T): T {
+    if (res.notJson) {
+      throw new MalformedResponseError(`the ${res.status} response body is not JSON`, { endpoint, status: res.status, ...correlation(res) });
+    }
     try {
       return reader(res.body);
     } catch (err) {
@@ -360,7 +327,10 @@ export class GenesysClient {
 
   /** Bounds and scrubs text that came from the server before it goes into an error. */
   private clean(text: string): string {
-    const scrubbed = redact(text, [this.credentials.clientSecret, ...this.tokens.tokens()]);
+    const { clientId, clientSecret } = this.credentials;
+    // The Basic credential is the secret in another spelling: a server or proxy may echo it.
+    const basic = Buffer.from(`${clientId}:${clientSecret}`).toString('base64');
+    const scrubbed = redact(text, [clientSecret, basic, ...this.tokens.tokens()]);
     return scrubbed.length > MAX_MESSAGE_CHARS ? `${scrubbed.slice(0, MAX_MESSAGE_CHARS)}…` : scrubbed;
   }
 }

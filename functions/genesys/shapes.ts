@@ -54,7 +54,9 @@ type Json = Record<string, unknown>;
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
-  return typeof value === 'string' ? `the string ${JSON.stringify(value.slice(0, 40))}` : typeof value;
+  if (typeof value !== 'string') return typeof value;
+  // Long strings are not quoted, not even in part: a misplaced token or secret would be long.
+  return value.length <= 32 ? `the string ${JSON.stringify(value)}` : `a string of ${value.length} characters`;
 }
 
 export function asObject(value: unknown, field: string): Json {
