@@ -1,0 +1,204 @@
+/**
+ * The execution input, the same for the schedule, a manual execution and `npm start`. Every
+ * field is optional; unknown fields are refused so that a typo ("dryrun") cannot silently turn a
+ * dry run into a real one.
+ */
+import type { OptimizationDirectives } from '../genesys/client.ts';
+import { DEFAULT_DIRECTIVES } from './directives.ts';
+import { InputError } from './input-error.ts';
+
+export interface Policy {
+  maxShards: number;
+  maxReplicas: number;
+  maxStorageBytes: number;
+  /** Skip an index refreshed less than this many hours ago. */
+  cooldownHours: number;
+  /** Read each index's health before its PUT and skip it when red or already refreshing. */
+  healthCheckBeforePut: boolean;
+}
+
+export interface Timing {
+  /** Wait after an accepted PUT before the first health read. */
+  settleSeconds: number;
+  /** Wait between health reads while the index refreshes (and before retrying a busy index). */
+  healthPollSeconds: number;
+  /** Give up on an index that is not green or yellow this long after its PUT was accepted. */
+  healthTimeoutSeconds: number;
+}
+
+export interface Retries {
+  /** Attempts per Genesys call (a PUT, a list page, the probe) across 429s, busy answers and transient errors. */
+  maxAttempts: number;
+  /** A 429 asking for a longer wait than this fails the index instead (the Genesys SDKs' bound). */
+  maxRetryAfterSeconds: number;
+}
+
+export interface RunConfig {
+  dryRun: boolean;
+  /** Only these indexes; null means every index of the org. */
+  indexIds: string[] | null;
+  policy: Policy;
+  directives: OptimizationDirectives;
+  timing: Timing;
+  retries: Retries;
+  maxConcurrency: number;
+}
+
+export const DEFAULT_POLICY: Policy = {
+  maxShards: 50,
+  maxReplicas: 3,
+  maxStorageBytes: 10_737_418_240,
+  cooldownHours: 0,
+  healthCheckBeforePut: true,
+};
+export const DEFAULT_TIMING: Timing = { settleSeconds: 30, healthPollSeconds: 15, healthTimeoutSeconds: 900 };
+export const DEFAULT_RETRIES: Retries = { maxAttempts: 5, maxRetryAfterSeconds: 180 };
+export const DEFAULT_MAX_CONCURRENCY = 5;
+
+/** Inline Map runs at most 40 iterations at once; more would be silently capped. */
+export const MAX_CONCURRENCY = 40;
+/** A Wait state accepts up to a year; anything near it is a mistake, so timings are bounded to a day. */
+const MAX_SECONDS = 86_400;
+/** More ids than any org has indexes; also keeps the input far below the 256 KB payload limit. */
+const MAX_INDEX_IDS = 5_000;
+
+type Json = Record<string, unknown>;
+
+function isObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
+  if (typeof v === 'object') return 'an object';
+  return `${typeof v} ${String(v)}`;
+}
+
+function objectAt(v: unknown, field: string): Json {
+  if (!isObject(v)) throw new InputError(field, `must be an object, got ${describe(v)}`);
+  return v;
+}
+
+function noUnknown(o: Json, allowed: readonly string[], field: string): void {
+  for (const key of Object.keys(o)) {
+    if (!allowed.includes(key)) {
+      const where = field ? `${field}.${key}` : key;
+      throw new InputError(where, `unknown field; allowed here: ${allowed.join(', ')}`);
+    }
+  }
+}
+
+function numberAt(o: Json, key: string, field: string, fallback: number, min: number, max: number, integer = true): number {
+  const v = o[key];
+  if (v === undefined) return fallback;
+  const where = `${field}.${key}`;
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new InputError(where, `must be a number, got ${describe(v)}`);
+  if (integer && !Number.isInteger(v)) throw new InputError(where, `must be a whole number, got ${v}`);
+  if (v < min || v > max) throw new InputError(where, `must be between ${min} and ${max}, got ${v}`);
+  return v;
+}
+
+function booleanAt(o: Json, key: string, field: string, fallback: boolean): boolean {
+  const v = o[key];
+  if (v === undefined) return fallback;
+  if (typeof v !== 'boolean') throw new InputError(field ? `${field}.${key}` : key, `must be true or false, got ${describe(v)}`);
+  return v;
+}
+
+function parseIndexIds(v: unknown): string[] | null {
+  if (v === undefined || v === null) return null;
+  if (!Array.isArray(v)) throw new InputError('indexIds', `must be an array of index ids, got ${describe(v)}`);
+  if (v.length === 0) throw new InputError('indexIds', 'is empty; leave it out to optimize every index');
+  if (v.length > MAX_INDEX_IDS) throw new InputError('indexIds', `has ${v.length} ids; at most ${MAX_INDEX_IDS}`);
+  const ids = v.map((id, i) => {
+    if (typeof id !== 'string' || id.trim() === '') throw new InputError(`indexIds[${i}]`, `must be a non-empty string, got ${describe(id)}`);
+    if (id.length > 200) throw new InputError(`indexIds[${i}]`, 'is longer than 200 characters');
+    return id.trim();
+  });
+  return [...new Set(ids)];
+}
+
+function parseDirectives(v: unknown): OptimizationDirectives {
+  if (v === undefined) return structuredClone(DEFAULT_DIRECTIVES);
+  const o = objectAt(v, 'directives');
+  noUnknown(o, ['refreshPolicy', 'reindexStrategy', 'shardOptimization', 'validationRules'], 'directives');
+  const text = (key: 'refreshPolicy' | 'reindexStrategy'): string => {
+    const value = o[key];
+    if (value === undefined) return DEFAULT_DIRECTIVES[key];
+    if (typeof value !== 'string' || !/^[a-z][a-z0-9_]{0,63}$/.test(value)) {
+      throw new InputError(`directives.${key}`, `must be a lower-case identifier such as "${DEFAULT_DIRECTIVES[key]}", got ${describe(value)}`);
+    }
+    return value;
+  };
+  const shard = o['shardOptimization'] === undefined ? {} : objectAt(o['shardOptimization'], 'directives.shardOptimization');
+  noUnknown(shard, ['rebalanceStrategy', 'forceMerge', 'replicaTrigger'], 'directives.shardOptimization');
+  const rules = o['validationRules'] === undefined ? {} : objectAt(o['validationRules'], 'directives.validationRules');
+  noUnknown(rules, ['checkDiskUsage', 'checkQueryLatency'], 'directives.validationRules');
+  const rebalance = shard['rebalanceStrategy'] ?? DEFAULT_DIRECTIVES.shardOptimization.rebalanceStrategy;
+  if (typeof rebalance !== 'string' || !/^[a-z][a-z0-9_]{0,63}$/.test(rebalance)) {
+    throw new InputError('directives.shardOptimization.rebalanceStrategy', `must be a lower-case identifier, got ${describe(rebalance)}`);
+  }
+  const d = DEFAULT_DIRECTIVES;
+  return {
+    refreshPolicy: text('refreshPolicy'),
+    reindexStrategy: text('reindexStrategy'),
+    shardOptimization: {
+      rebalanceStrategy: rebalance,
+      forceMerge: booleanAt(shard, 'forceMerge', 'directives.shardOptimization', d.shardOptimization.forceMerge),
+      replicaTrigger: booleanAt(shard, 'replicaTrigger', 'directives.shardOptimization', d.shardOptimization.replicaTrigger),
+    },
+    validationRules: {
+      checkDiskUsage: booleanAt(rules, 'checkDiskUsage', 'directives.validationRules', d.validationRules.checkDiskUsage),
+      checkQueryLatency: booleanAt(rules, 'checkQueryLatency', 'directives.validationRules', d.validationRules.checkQueryLatency),
+    },
+  };
+}
+
+export const INPUT_FIELDS = ['dryRun', 'indexIds', 'policy', 'directives', 'timing', 'retries', 'maxConcurrency'] as const;
+
+export function parseExecutionInput(raw: unknown): RunConfig {
+  // The console's "Start execution" sends {} by default, the CLI may send nothing at all.
+  const input = raw === undefined || raw === null ? {} : raw;
+  if (!isObject(input)) throw new InputError('input', `must be a JSON object, got ${describe(input)}`);
+  noUnknown(input, INPUT_FIELDS, '');
+
+  const p = input['policy'] === undefined ? {} : objectAt(input['policy'], 'policy');
+  noUnknown(p, ['maxShards', 'maxReplicas', 'maxStorageBytes', 'cooldownHours', 'healthCheckBeforePut'], 'policy');
+  const policy: Policy = {
+    maxShards: numberAt(p, 'maxShards', 'policy', DEFAULT_POLICY.maxShards, 1, 100_000),
+    maxReplicas: numberAt(p, 'maxReplicas', 'policy', DEFAULT_POLICY.maxReplicas, 0, 1_000),
+    maxStorageBytes: numberAt(p, 'maxStorageBytes', 'policy', DEFAULT_POLICY.maxStorageBytes, 1, Number.MAX_SAFE_INTEGER),
+    cooldownHours: numberAt(p, 'cooldownHours', 'policy', DEFAULT_POLICY.cooldownHours, 0, 24 * 366, false),
+    healthCheckBeforePut: booleanAt(p, 'healthCheckBeforePut', 'policy', DEFAULT_POLICY.healthCheckBeforePut),
+  };
+
+  const t = input['timing'] === undefined ? {} : objectAt(input['timing'], 'timing');
+  noUnknown(t, ['settleSeconds', 'healthPollSeconds', 'healthTimeoutSeconds'], 'timing');
+  const timing: Timing = {
+    settleSeconds: numberAt(t, 'settleSeconds', 'timing', DEFAULT_TIMING.settleSeconds, 0, MAX_SECONDS),
+    healthPollSeconds: numberAt(t, 'healthPollSeconds', 'timing', DEFAULT_TIMING.healthPollSeconds, 1, MAX_SECONDS),
+    healthTimeoutSeconds: numberAt(t, 'healthTimeoutSeconds', 'timing', DEFAULT_TIMING.healthTimeoutSeconds, 1, MAX_SECONDS),
+  };
+  if (timing.healthTimeoutSeconds < timing.healthPollSeconds) {
+    throw new InputError('timing.healthTimeoutSeconds', `must be at least timing.healthPollSeconds (${timing.healthPollSeconds}), got ${timing.healthTimeoutSeconds}`);
+  }
+
+  const r = input['retries'] === undefined ? {} : objectAt(input['retries'], 'retries');
+  noUnknown(r, ['maxAttempts', 'maxRetryAfterSeconds'], 'retries');
+  const retries: Retries = {
+    maxAttempts: numberAt(r, 'maxAttempts', 'retries', DEFAULT_RETRIES.maxAttempts, 1, 20),
+    maxRetryAfterSeconds: numberAt(r, 'maxRetryAfterSeconds', 'retries', DEFAULT_RETRIES.maxRetryAfterSeconds, 1, 3_600),
+  };
+
+  return {
+    dryRun: booleanAt(input, 'dryRun', '', false),
+    indexIds: parseIndexIds(input['indexIds']),
+    policy,
+    directives: parseDirectives(input['directives']),
+    timing,
+    retries,
+    maxConcurrency: numberAt(input, 'maxConcurrency', 'input', DEFAULT_MAX_CONCURRENCY, 1, MAX_CONCURRENCY),
+  };
+}

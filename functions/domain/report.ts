@@ -1,0 +1,128 @@
+/**
+ * The run report: every index of the plan exactly once with its outcome and reason, the
+ * query latency before and after, and the error the execution ends with, if any.
+ */
+import type { Plan } from './plan.ts';
+
+export type Outcome = 'optimized' | 'skipped' | 'failed' | 'planned';
+
+/** What one Map iteration reports for one index (kept small: thousands travel in one payload). */
+export interface IndexResult {
+  id: string;
+  outcome: 'optimized' | 'skipped' | 'failed';
+  reason?: string;
+  errorName?: string;
+}
+
+export interface LatencyReading {
+  status: 'measured' | 'unavailable' | 'retry';
+  latencyMs?: number;
+  throughputRate?: number;
+  reason?: string;
+}
+
+export interface ReportEntry {
+  id: string;
+  name: string | null;
+  outcome: Outcome;
+  reason: string | null;
+}
+
+export interface RunError {
+  name: string;
+  cause: string;
+}
+
+export interface RunReport {
+  executionId: string;
+  dryRun: boolean;
+  finishedAt: string;
+  summary: { total: number; optimized: number; skipped: number; failed: number; planned: number };
+  queryLatencyMs: { before: number | null; after: number | null };
+  /** The seed's throughput figure, 1000 / (latencyMs + 0.1). */
+  throughputRate: { before: number | null; after: number | null };
+  indexes: ReportEntry[];
+  warnings: string[];
+  /** Set when the execution ends failed, with the error it fails with. */
+  error: RunError | null;
+}
+
+/** Failures that every index would hit alike; the run fails with their name rather than a count. */
+export const RUN_LEVEL_ERRORS = ['Genesys.Forbidden', 'Genesys.CredentialsInvalid', 'Config.Credentials', 'Config.RunStore'];
+
+export interface ReportInput {
+  executionId: string;
+  dryRun: boolean;
+  plan: Plan;
+  results: IndexResult[] | null;
+  latency: { before?: LatencyReading | null; after?: LatencyReading | null };
+  warnings: string[];
+  /** The Map itself failed (not one index): { Error, Cause } from the state machine's Catch. */
+  stateError?: { Error?: string; Cause?: string } | null;
+  now: Date;
+}
+
+function causeText(cause: string | undefined): string {
+  if (!cause) return 'no cause given';
+  try {
+    // Lambda's Cause is a JSON object with errorMessage; other services give plain text.
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+    if (typeof parsed.errorMessage === 'string') return parsed.errorMessage;
+  } catch {
+    /* plain text */
+  }
+  return cause.length > 500 ? `${cause.slice(0, 499)}…` : cause;
+}
+
+export function buildReport(input: ReportInput): RunReport {
+  const byId = new Map((input.results ?? []).map((r) => [r.id, r]));
+  const indexes: ReportEntry[] = input.plan.entries.map((entry) => {
+    const name = entry.name ?? null;
+    if (entry.decision !== 'qualifies') return { id: entry.id, name, outcome: 'skipped', reason: entry.reason ?? entry.decision };
+    if (input.dryRun) return { id: entry.id, name, outcome: 'planned', reason: null };
+    const result = byId.get(entry.id);
+    if (!result) {
+      return { id: entry.id, name, outcome: 'failed', reason: 'no result: the run stopped before this index finished (see the execution history)' };
+    }
+    return { id: entry.id, name, outcome: result.outcome, reason: result.reason ?? null };
+  });
+  const count = (o: Outcome) => indexes.filter((i) => i.outcome === o).length;
+  const summary = {
+    total: indexes.length,
+    optimized: count('optimized'),
+    skipped: count('skipped'),
+    failed: count('failed'),
+    planned: count('planned'),
+  };
+  const latency = (r: LatencyReading | null | undefined) => (r?.status === 'measured' ? (r.latencyMs ?? null) : null);
+  const throughput = (r: LatencyReading | null | undefined) => (r?.status === 'measured' ? (r.throughputRate ?? null) : null);
+  const warnings = [...input.warnings];
+  for (const [phase, r] of [['before', input.latency.before], ['after', input.latency.after]] as const) {
+    if (r && r.status !== 'measured') warnings.push(`query latency ${phase} the batch not measured: ${r.reason ?? r.status}`);
+  }
+  return {
+    executionId: input.executionId,
+    dryRun: input.dryRun,
+    finishedAt: input.now.toISOString(),
+    summary,
+    queryLatencyMs: { before: latency(input.latency.before), after: latency(input.latency.after) },
+    throughputRate: { before: throughput(input.latency.before), after: throughput(input.latency.after) },
+    indexes,
+    warnings,
+    error: runError(input, summary.failed, indexes),
+  };
+}
+
+function runError(input: ReportInput, failed: number, indexes: ReportEntry[]): RunError | null {
+  if (input.stateError) {
+    return { name: input.stateError.Error ?? 'States.Runtime', cause: causeText(input.stateError.Cause) };
+  }
+  const runLevel = (input.results ?? []).find((r) => r.outcome === 'failed' && r.errorName && RUN_LEVEL_ERRORS.includes(r.errorName));
+  if (runLevel) return { name: runLevel.errorName!, cause: runLevel.reason ?? runLevel.errorName! };
+  if (failed === 0) return null;
+  const examples = indexes
+    .filter((i) => i.outcome === 'failed')
+    .slice(0, 3)
+    .map((i) => `${i.name ?? i.id}: ${i.reason}`);
+  return { name: 'Run.IndexesFailed', cause: `${failed} of ${indexes.length} indexes failed. ${examples.join(' | ')}${failed > 3 ? ' | …' : ''}` };
+}

@@ -1,0 +1,27 @@
+/** Fetch: lists the org's index inventory (every page) into the run store. */
+import type { Retries } from '../domain/execution-input.ts';
+import { withGenesysClient } from '../credentials/with-client.ts';
+import { clientSettings } from '../shared/genesys-settings.ts';
+import { logGenesysResponses, taskHandler, type TaskEvent } from '../shared/invocation.ts';
+import { createLogger } from '../shared/logger.ts';
+import { sharedCredentials, sharedRunStore } from '../shared/singletons.ts';
+import { fetchInventory, type FetchProgress } from '../steps/fetch-inventory.ts';
+
+export interface FetchEvent extends TaskEvent {
+  retries: Retries;
+  progress: FetchProgress;
+}
+
+const logger = createLogger('fetch');
+
+export const handler = taskHandler(logger, 'fetch_inventory', async (event: FetchEvent) => {
+  const result = await withGenesysClient(sharedCredentials(), clientSettings(logGenesysResponses(logger)), (client) =>
+    fetchInventory(client, sharedRunStore(), event.executionId, event.retries, event.progress),
+  );
+  if (result.status === 'listed') {
+    logger.info('inventory listed', { outcome: 'listed', indexes: result.indexes, pages: result.pages, warnings: result.warnings });
+  } else {
+    logger.warn('inventory listing paused', { outcome: 'retry', waitSeconds: result.waitSeconds, reason: result.reason, attempts: result.attempts });
+  }
+  return result;
+});

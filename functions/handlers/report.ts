@@ -1,0 +1,69 @@
+/**
+ * Report: builds the run report from the plan and the per-index results, keeps it in the run
+ * store, logs it, and tells the state machine whether the execution ends failed.
+ */
+import type { RunConfig } from '../domain/execution-input.ts';
+import type { Plan } from '../domain/plan.ts';
+import { buildReport, type IndexResult, type LatencyReading, type RunError, type RunReport } from '../domain/report.ts';
+import { taskHandler, type TaskEvent } from '../shared/invocation.ts';
+import { createLogger } from '../shared/logger.ts';
+import { sharedRunStore } from '../shared/singletons.ts';
+import { runKey } from '../store/index.ts';
+
+/** The whole execution state: which parts exist depends on the path that led to the report. */
+export interface RunState {
+  config: Pick<RunConfig, 'dryRun'>;
+  fetch?: { warnings?: string[] };
+  /** Ids before the Map ran (dry run, nothing to do, the Map failed), their results after. */
+  plan?: { indexes?: Array<string | IndexResult> };
+  latency?: { before?: LatencyReading; after?: LatencyReading };
+  stateError?: { Error?: string; Cause?: string };
+}
+
+export interface ReportEvent extends TaskEvent {
+  state: RunState;
+}
+
+const isResult = (v: unknown): v is IndexResult => typeof v === 'object' && v !== null && 'id' in v && 'outcome' in v;
+
+/** What goes back into the state: the summary and where the whole report is, never the full list. */
+export interface ReportOutcome {
+  summary: RunReport['summary'];
+  queryLatencyMs: RunReport['queryLatencyMs'];
+  report: string;
+  /** Present only when the execution must end failed. */
+  error?: RunError;
+}
+
+const logger = createLogger('report');
+
+export const handler = taskHandler(logger, 'report', async (event: ReportEvent): Promise<ReportOutcome> => {
+  const store = sharedRunStore();
+  const plan = await store.getJson<Plan>(runKey(event.executionId, 'plan'));
+  const { state } = event;
+  const results = (state.plan?.indexes ?? []).filter(isResult);
+  // A probe still at its initial { attempts: 0 } never ran (dry run, nothing to optimize).
+  const ran = (r: LatencyReading | undefined) => (r && 'status' in r ? r : null);
+  const report = buildReport({
+    executionId: event.executionId,
+    dryRun: state.config.dryRun,
+    plan,
+    results: results.length > 0 ? results : null,
+    latency: { before: ran(state.latency?.before), after: ran(state.latency?.after) },
+    warnings: state.fetch?.warnings ?? [],
+    stateError: state.stateError ?? null,
+    now: new Date(),
+  });
+  const key = runKey(event.executionId, 'report');
+  await store.putJson(key, report);
+  // One audit line per index, so CloudWatch alone tells what happened to each of them.
+  for (const entry of report.indexes) {
+    logger.info('index outcome', { indexId: entry.id, indexName: entry.name, action: 'optimization_complete', outcome: entry.outcome, reason: entry.reason });
+  }
+  const outcome: ReportOutcome = { summary: report.summary, queryLatencyMs: report.queryLatencyMs, report: store.locate(key) };
+  if (report.error) outcome.error = report.error;
+  const line = { outcome: report.error ? 'failed' : 'succeeded', summary: report.summary, queryLatencyMs: report.queryLatencyMs, report: outcome.report, warnings: report.warnings };
+  if (report.error) logger.error(`run failed: ${report.error.name}`, { ...line, error: report.error });
+  else logger.info('run complete', line);
+  return outcome;
+});

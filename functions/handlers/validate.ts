@@ -1,0 +1,42 @@
+/**
+ * Validate: checks the execution input (the first state of every run), and applies the capacity
+ * policy to the inventory to make the plan.
+ */
+import { parseExecutionInput, type RunConfig } from '../domain/execution-input.ts';
+import { buildPlan, type Plan } from '../domain/plan.ts';
+import type { IndexInventory } from '../genesys/inventory.ts';
+import { taskHandler, type TaskEvent } from '../shared/invocation.ts';
+import { createLogger } from '../shared/logger.ts';
+import { sharedRunStore } from '../shared/singletons.ts';
+import { runKey } from '../store/index.ts';
+
+export type ValidateEvent = TaskEvent & ({ action: 'input'; input: unknown } | { action: 'plan'; config: RunConfig });
+
+export interface PlanSummary {
+  /** The ids the Map optimizes: the only per-index data the state carries (the Map puts each one's result in its place). */
+  indexes: string[];
+  total: number;
+  skipped: number;
+}
+
+const logger = createLogger('validate');
+
+export const handler = taskHandler(logger, 'validate', async (event: ValidateEvent): Promise<RunConfig | PlanSummary> => {
+  if (event.action === 'input') {
+    const config = parseExecutionInput(event.input);
+    logger.info('execution input accepted', { outcome: 'valid', config });
+    return config;
+  }
+  const store = sharedRunStore();
+  const inventory = await store.getJson<IndexInventory>(runKey(event.executionId, 'inventory'));
+  const plan: Plan = buildPlan(inventory.records, event.config, Date.now());
+  await store.putJson(runKey(event.executionId, 'plan'), plan);
+  for (const entry of plan.entries) {
+    if (entry.decision !== 'qualifies') {
+      logger.info('index skipped', { indexId: entry.id, action: 'validation', outcome: 'skipped', category: entry.decision, reason: entry.reason });
+    }
+  }
+  const summary = { indexes: plan.qualifying, total: plan.entries.length, skipped: plan.entries.length - plan.qualifying.length };
+  logger.info('plan made', { outcome: 'planned', total: summary.total, qualifying: plan.qualifying.length, skipped: summary.skipped });
+  return summary;
+});

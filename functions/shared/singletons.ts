@@ -1,0 +1,22 @@
+import { credentialsSourceFromEnv, type CredentialsSource } from '../credentials/index.ts';
+import { runStoreFromEnv, type RunStore } from '../store/index.ts';
+
+/**
+ * Clients kept for the life of a Lambda container (the secret cache, the S3 client). Keyed on
+ * the settings they were built from, so a process that changes them (a local run against another
+ * simulator) gets fresh ones.
+ */
+let credentials: { key: string; source: CredentialsSource } | undefined;
+let store: { key: string; store: RunStore } | undefined;
+
+export function sharedCredentials(env: NodeJS.ProcessEnv = process.env): CredentialsSource {
+  const key = [env['GENESYS_SECRET_ID'], env['GENESYS_REGION'], env['GENESYS_API_URL'], env['GENESYS_LOGIN_URL']].join('|');
+  if (credentials?.key !== key) credentials = { key, source: credentialsSourceFromEnv(env) };
+  return credentials.source;
+}
+
+export function sharedRunStore(env: NodeJS.ProcessEnv = process.env): RunStore {
+  const key = `${env['RUN_BUCKET'] ?? ''}|${env['RUN_STORE_DIR'] ?? ''}`;
+  if (store?.key !== key) store = { key, store: runStoreFromEnv(env) };
+  return store.store;
+}

@@ -1,0 +1,60 @@
+/**
+ * Lists the org's indexes page by page into the run store. A 429 or a transient error saves the
+ * pages so far and hands the wait to the state machine, which calls again to resume.
+ */
+import type { Retries } from '../domain/execution-input.ts';
+import type { GenesysClient } from '../genesys/client.ts';
+import { InventoryCollector, type IndexInventory } from '../genesys/inventory.ts';
+import { runKey, type RunStore } from '../store/index.ts';
+import { decideRetry } from './retry-decision.ts';
+
+export interface FetchProgress {
+  attempts: number;
+  /** Set when an earlier invocation stopped part-way; the saved pages are in the store. */
+  resume: boolean;
+}
+
+export type FetchResult = FetchProgress &
+  (
+    | { status: 'listed'; indexes: number; pages: number; warnings: string[] }
+    | { status: 'retry'; waitSeconds: number; reason: string }
+  );
+
+const MAX_WARNINGS_IN_STATE = 5;
+
+export async function fetchInventory(
+  client: GenesysClient,
+  store: RunStore,
+  executionId: string,
+  retries: Retries,
+  progress: FetchProgress,
+): Promise<FetchResult> {
+  const key = runKey(executionId, 'inventory');
+  const collector = new InventoryCollector(progress.resume ? await store.getJson<IndexInventory>(key) : undefined);
+  // Attempts count failures in a row: a page that succeeds resets the count.
+  let attempts = progress.attempts;
+  try {
+    for (;;) {
+      attempts++;
+      const last = collector.add(await client.listIndexPage(collector.nextPage));
+      attempts = 0;
+      if (last) break;
+    }
+  } catch (err) {
+    const decision = decideRetry(err, attempts, retries, 1);
+    // No inventory means no run: anything that is not worth a retry fails the execution.
+    if (!decision.retry) throw err;
+    await store.putJson(key, collector.snapshot());
+    return { status: 'retry', attempts, resume: true, waitSeconds: decision.waitSeconds, reason: decision.reason };
+  }
+  const inventory = collector.finish();
+  await store.putJson(key, inventory);
+  return {
+    status: 'listed',
+    attempts: 0,
+    resume: false,
+    indexes: inventory.records.length,
+    pages: inventory.pages,
+    warnings: inventory.warnings.slice(0, MAX_WARNINGS_IN_STATE),
+  };
+}

@@ -1,0 +1,59 @@
+/**
+ * How a failed Genesys call continues: wait and try again, or give up. The waiting itself is a
+ * Wait state in the state machine; this only decides how long, and when to stop.
+ */
+import { CredentialsConfigError } from '../credentials/errors.ts';
+import type { Retries } from '../domain/execution-input.ts';
+import {
+  CredentialsInvalidError,
+  ForbiddenError,
+  GenesysError,
+  IndexBusyError,
+  RateLimitedError,
+  TransientError,
+} from '../genesys/errors.ts';
+import { RunStoreError } from '../store/run-store.ts';
+import { reasonOf } from '../shared/bounded-error.ts';
+
+export type RetryDecision =
+  | { retry: true; waitSeconds: number; reason: string; /** Genesys said how long (Retry-After): never wait less. */ mandated: boolean }
+  | { retry: false; reason: string; errorName?: string };
+
+/** Backoff for transient errors: 2, 4, 8, … seconds, at most a minute. */
+export function backoffSeconds(attempt: number): number {
+  return Math.min(60, 2 ** Math.max(1, attempt));
+}
+
+/**
+ * Errors that no retry of this index can fix and that will hit every other index too: the run
+ * reports them by name so the operator fixes the cause (a permission, the secret).
+ */
+export function isRunLevel(err: unknown): boolean {
+  return (
+    err instanceof ForbiddenError ||
+    err instanceof CredentialsInvalidError ||
+    err instanceof CredentialsConfigError ||
+    err instanceof RunStoreError
+  );
+}
+
+export function decideRetry(err: unknown, attempt: number, retries: Retries, busyWaitSeconds: number): RetryDecision {
+  const reason = reasonOf(err);
+  const name = err instanceof Error ? err.name : 'Error';
+  const exhausted = attempt >= retries.maxAttempts;
+  const giveUp = (why: string): RetryDecision => ({ retry: false, reason: why, errorName: name });
+  if (err instanceof RateLimitedError) {
+    if (err.retryAfterSeconds > retries.maxRetryAfterSeconds) {
+      return giveUp(`rate limited: Genesys asked for a ${err.retryAfterSeconds} s wait, more than the ${retries.maxRetryAfterSeconds} s bound (${reason})`);
+    }
+    if (exhausted) return giveUp(`gave up after ${attempt} attempts: ${reason}`);
+    return { retry: true, waitSeconds: err.retryAfterSeconds, reason, mandated: true };
+  }
+  if (err instanceof IndexBusyError || err instanceof TransientError) {
+    if (exhausted) return giveUp(`gave up after ${attempt} attempts: ${reason}`);
+    const wait = err instanceof IndexBusyError ? busyWaitSeconds : backoffSeconds(attempt);
+    return { retry: true, waitSeconds: wait, reason, mandated: false };
+  }
+  if (err instanceof GenesysError || isRunLevel(err)) return giveUp(reason);
+  throw err;
+}

@@ -1,0 +1,34 @@
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { RunStoreError, type RunStore } from './run-store.ts';
+
+/** Local runs keep their objects as files, laid out like the bucket. */
+export class FsRunStore implements RunStore {
+  private readonly root: string;
+
+  constructor(root: string) {
+    this.root = resolve(root);
+  }
+
+  async putJson(key: string, value: unknown): Promise<void> {
+    const path = this.locate(key);
+    await mkdir(dirname(path), { recursive: true });
+    // Write then rename, so a reader never sees half a file.
+    const partial = `${path}.${process.pid}.partial`;
+    await writeFile(partial, JSON.stringify(value));
+    await rename(partial, path);
+  }
+
+  async getJson<T>(key: string): Promise<T> {
+    try {
+      return JSON.parse(await readFile(this.locate(key), 'utf8')) as T;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new RunStoreError(`${this.locate(key)} does not exist`);
+      throw err;
+    }
+  }
+
+  locate(key: string): string {
+    return join(this.root, ...key.split('/'));
+  }
+}
