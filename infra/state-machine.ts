@@ -38,7 +38,7 @@ export const STATE = {
 const EXECUTION_ID = sfn.JsonPath.stringAt('$$.Execution.Id');
 
 /** A Lambda task whose result is the function's own return value (no {Payload} envelope). */
-function task(scope: Construct, id: string, fn: IFunction, payload: Record<string, unknown>, resultPath: string, timeout: Duration): LambdaInvoke {
+function task(scope: Construct, id: string, fn: IFunction, payload: Record<string, unknown>, resultPath: string | undefined, timeout: Duration): LambdaInvoke {
   const invoke = new LambdaInvoke(scope, id, {
     lambdaFunction: fn,
     payload: sfn.TaskInput.fromObject(payload),
@@ -168,7 +168,8 @@ export function buildDefinition(scope: Construct, fns: OptimizerFunctions): sfn.
     STATE.validateInput,
     fns.validate,
     { action: 'input', executionId: EXECUTION_ID, input: sfn.JsonPath.objectAt('$$.Execution.Input') },
-    '$',
+    // No ResultPath: the checked config replaces the raw input.
+    undefined,
     Duration.seconds(30),
   );
   // The checked config, plus the counters the loops below carry.

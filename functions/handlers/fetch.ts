@@ -14,14 +14,14 @@ export interface FetchEvent extends TaskEvent {
 
 const logger = createLogger('fetch');
 
-export const handler = taskHandler(logger, 'fetch_inventory', async (event: FetchEvent) => {
-  const result = await withGenesysClient(sharedCredentials(), clientSettings(logGenesysResponses(logger)), (client) =>
+export const handler = taskHandler(logger, 'fetch_inventory', async (event: FetchEvent, log) => {
+  const result = await withGenesysClient(sharedCredentials(), clientSettings(logGenesysResponses(log)), (client) =>
     fetchInventory(client, sharedRunStore(), event.executionId, event.retries, event.progress),
   );
   if (result.status === 'listed') {
-    logger.info('inventory listed', { outcome: 'listed', indexes: result.indexes, pages: result.pages, warnings: result.warnings });
+    log.info('inventory listed', { outcome: 'listed', indexes: result.indexes, pages: result.pages, warnings: result.warnings });
   } else {
-    logger.warn('inventory listing paused', { outcome: 'retry', waitSeconds: result.waitSeconds, reason: result.reason, attempts: result.attempts });
+    log.warn('inventory listing paused', { outcome: 'retry', waitSeconds: result.waitSeconds, reason: result.reason, attempts: result.attempts });
   }
   return result;
 });

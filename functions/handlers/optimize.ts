@@ -12,17 +12,17 @@ export type OptimizeEvent = TaskEvent & OptimizeRequest;
 
 const logger = createLogger('optimize');
 
-export const handler = taskHandler(logger, 'optimization_trigger', async (event: OptimizeEvent): Promise<OptimizeResult> => {
+export const handler = taskHandler(logger, 'optimization_trigger', async (event: OptimizeEvent, log): Promise<OptimizeResult> => {
   let result: OptimizeResult;
   try {
-    result = await withGenesysClient(sharedCredentials(), clientSettings(logGenesysResponses(logger)), (client) => optimizeIndex(client, event));
+    result = await withGenesysClient(sharedCredentials(), clientSettings(logGenesysResponses(log)), (client) => optimizeIndex(client, event));
   } catch (err) {
     // Reading the credentials failed: this index fails with the reason, the report names it for the run.
     if (!isRunLevel(err)) throw err;
     result = { status: 'failed', attempts: event.progress.attempts + 1, prechecked: event.progress.prechecked, reason: reasonOf(err), errorName: (err as Error).name };
   }
   const line = { outcome: result.status, attempts: result.attempts, ...('reason' in result ? { reason: result.reason } : {}) };
-  if (result.status === 'failed') logger.error('optimization failed', line);
-  else logger.info(`optimization ${result.status}`, line);
+  if (result.status === 'failed') log.error('optimization failed', line);
+  else log.info(`optimization ${result.status}`, line);
   return result;
 });

@@ -37,7 +37,7 @@ export interface ReportOutcome {
 
 const logger = createLogger('report');
 
-export const handler = taskHandler(logger, 'report', async (event: ReportEvent): Promise<ReportOutcome> => {
+export const handler = taskHandler(logger, 'report', async (event: ReportEvent, log): Promise<ReportOutcome> => {
   const store = sharedRunStore();
   const plan = await store.getJson<Plan>(runKey(event.executionId, 'plan'));
   const { state } = event;
@@ -58,12 +58,12 @@ export const handler = taskHandler(logger, 'report', async (event: ReportEvent):
   await store.putJson(key, report);
   // One audit line per index, so CloudWatch alone tells what happened to each of them.
   for (const entry of report.indexes) {
-    logger.info('index outcome', { indexId: entry.id, indexName: entry.name, action: 'optimization_complete', outcome: entry.outcome, reason: entry.reason });
+    log.info('index outcome', { indexId: entry.id, indexName: entry.name, action: 'optimization_complete', outcome: entry.outcome, reason: entry.reason });
   }
   const outcome: ReportOutcome = { summary: report.summary, queryLatencyMs: report.queryLatencyMs, report: store.locate(key) };
   if (report.error) outcome.error = report.error;
   const line = { outcome: report.error ? 'failed' : 'succeeded', summary: report.summary, queryLatencyMs: report.queryLatencyMs, report: outcome.report, warnings: report.warnings };
-  if (report.error) logger.error(`run failed: ${report.error.name}`, { ...line, error: report.error });
-  else logger.info('run complete', line);
+  if (report.error) log.error(`run failed: ${report.error.name}`, { ...line, error: report.error });
+  else log.info('run complete', line);
   return outcome;
 });

@@ -21,10 +21,10 @@ export interface PlanSummary {
 
 const logger = createLogger('validate');
 
-export const handler = taskHandler(logger, 'validate', async (event: ValidateEvent): Promise<RunConfig | PlanSummary> => {
+export const handler = taskHandler(logger, 'validate', async (event: ValidateEvent, log): Promise<RunConfig | PlanSummary> => {
   if (event.action === 'input') {
     const config = parseExecutionInput(event.input);
-    logger.info('execution input accepted', { outcome: 'valid', config });
+    log.info('execution input accepted', { outcome: 'valid', config });
     return config;
   }
   const store = sharedRunStore();
@@ -33,10 +33,10 @@ export const handler = taskHandler(logger, 'validate', async (event: ValidateEve
   await store.putJson(runKey(event.executionId, 'plan'), plan);
   for (const entry of plan.entries) {
     if (entry.decision !== 'qualifies') {
-      logger.info('index skipped', { indexId: entry.id, action: 'validation', outcome: 'skipped', category: entry.decision, reason: entry.reason });
+      log.info('index skipped', { indexId: entry.id, action: 'validation', outcome: 'skipped', category: entry.decision, reason: entry.reason });
     }
   }
   const summary = { indexes: plan.qualifying, total: plan.entries.length, skipped: plan.entries.length - plan.qualifying.length };
-  logger.info('plan made', { outcome: 'planned', total: summary.total, qualifying: plan.qualifying.length, skipped: summary.skipped });
+  log.info('plan made', { outcome: 'planned', total: summary.total, qualifying: plan.qualifying.length, skipped: summary.skipped });
   return summary;
 });

@@ -10,23 +10,24 @@ export interface TaskEvent {
 }
 
 /**
- * Wraps a handler body: per-invocation log keys, one error line with the error's name, and
- * errors shaped for the state machine. The body stays free of Lambda concerns.
+ * Wraps a handler body: a logger of its own for this invocation (the local runner runs many
+ * invocations at once in one process, so keys must not be shared), one error line with the
+ * error's name, and errors shaped for the state machine. The body stays free of Lambda concerns.
  */
 export function taskHandler<E extends TaskEvent, R>(
   logger: Logger,
   action: string,
-  body: (event: E) => Promise<R>,
+  body: (event: E, log: Logger) => Promise<R>,
 ): (event: E, context?: Context) => Promise<R> {
   return async (event, context) => {
-    if (context) logger.addContext(context);
-    logger.resetKeys();
-    logger.appendKeys({ executionId: event.executionId, action, ...(event.indexId ? { indexId: event.indexId } : {}) });
+    const log = logger.createChild();
+    if (context) log.addContext(context);
+    log.appendKeys({ executionId: event.executionId, action, ...(event.indexId ? { indexId: event.indexId } : {}) });
     try {
-      return await body(event);
+      return await body(event, log);
     } catch (err) {
-      if (isExpectedError(err)) logger.error('task failed', { errorName: err.name, errorMessage: err.message });
-      else logger.error('task failed unexpectedly', err as Error);
+      if (isExpectedError(err)) log.error('task failed', { errorName: err.name, errorMessage: err.message });
+      else log.error('task failed unexpectedly', err as Error);
       throw forStateMachine(err);
     }
   };

@@ -1,0 +1,182 @@
+/**
+ * `npm start`: runs the real synthesized state machine locally. With no Genesys target it starts
+ * the embedded simulator with the demo org; `--region` or `--api-url/--login-url` target a real
+ * org with GENESYS_CLIENT_ID / GENESYS_CLIENT_SECRET.
+ *
+ * Exit status: 0 no index failed, 1 some failed (or the run failed after it started optimizing),
+ * 2 bad usage or a run that could not start.
+ */
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { formatReportTable, reportFileContent } from '../cli/report-table.ts';
+import { ProgressReporter } from '../cli/progress.ts';
+import { readInputArg, UsageError } from '../cli/execution-input-arg.ts';
+import { startSimulator, type Simulator } from '../simulator/server.ts';
+import { loadDemoScenario, readScenarioFile } from '../simulator/scenario-file.ts';
+import { runLocally, type LocalTarget } from './run-local.ts';
+
+const HELP = `Usage: npm start -- [options]
+
+Runs the optimizer's state machine locally, exactly as synthesized for AWS, with the real
+function handlers. Without a target it runs against the embedded Genesys Cloud simulator.
+
+Target (default: the embedded simulator with its demo org):
+  --region DOMAIN           a Genesys Cloud region, e.g. mypurecloud.ie or eu-west-1
+  --api-url URL --login-url URL
+                            explicit base URLs (a proxy, a new region, a simulator)
+                            Credentials come from GENESYS_CLIENT_ID and GENESYS_CLIENT_SECRET.
+  --scenario FILE           the embedded simulator's org (default: the built-in demo)
+
+Run:
+  --input JSON | @FILE      the execution input, as for a deployed execution
+  --dry-run                 plan only: no PUT (same as "dryRun": true in the input)
+  --report FILE             write the report as JSON
+  --store DIR               where runs keep inventory, plan and report (default .optimizer-runs)
+  --verbose                 also print the functions' JSON log lines
+  -h, --help                this help
+`;
+
+/** The demo org refreshes in seconds; the production defaults (30 s settle, 15 s polls) would only make it slow. */
+const DEMO_TIMING = { settleSeconds: 2, healthPollSeconds: 2, healthTimeoutSeconds: 30 };
+
+interface Options {
+  input: Record<string, unknown>;
+  target: LocalTarget | null;
+  scenario: string | undefined;
+  report: string | undefined;
+  store: string;
+  verbose: boolean;
+}
+
+function parse(argv: string[]): Options | 'help' {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        region: { type: 'string' },
+        'api-url': { type: 'string' },
+        'login-url': { type: 'string' },
+        scenario: { type: 'string' },
+        input: { type: 'string' },
+        'dry-run': { type: 'boolean' },
+        report: { type: 'string' },
+        store: { type: 'string' },
+        verbose: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (values.help) return 'help';
+  const input = readInputArg(values.input);
+  if (values['dry-run']) input['dryRun'] = true;
+  const region = values.region;
+  const apiUrl = values['api-url'];
+  const loginUrl = values['login-url'];
+  let target: LocalTarget | null = null;
+  if (region || apiUrl || loginUrl) {
+    if (region && (apiUrl || loginUrl)) throw new UsageError('give either --region or --api-url/--login-url, not both');
+    if (!region && (!apiUrl || !loginUrl)) throw new UsageError('--api-url and --login-url go together');
+    if (values.scenario) throw new UsageError('--scenario is for the embedded simulator; it cannot be used with a target');
+    const clientId = process.env['GENESYS_CLIENT_ID'];
+    const clientSecret = process.env['GENESYS_CLIENT_SECRET'];
+    if (!clientId || !clientSecret) throw new UsageError('set GENESYS_CLIENT_ID and GENESYS_CLIENT_SECRET for a real org');
+    target = { clientId, clientSecret, ...(region ? { region } : { apiUrl: apiUrl!, loginUrl: loginUrl! }) };
+  }
+  return {
+    input,
+    target,
+    scenario: values.scenario,
+    report: values.report,
+    store: resolve(values.store ?? '.optimizer-runs'),
+    verbose: values.verbose ?? false,
+  };
+}
+
+async function main(argv: string[]): Promise<number> {
+  let options: Options | 'help';
+  try {
+    options = parse(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`${err.message}\n\n${HELP}`);
+    return 2;
+  }
+  if (options === 'help') {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const say = (line: string) => process.stdout.write(`${line}\n`);
+
+  let simulator: Simulator | undefined;
+  let target = options.target;
+  const input = { ...options.input };
+  if (!target) {
+    try {
+      const scenario = options.scenario ? await readScenarioFile(options.scenario) : await loadDemoScenario();
+      simulator = await startSimulator({ scenario });
+    } catch (err) {
+      process.stderr.write(`cannot start the simulator: ${(err as Error).message}\n`);
+      return 2;
+    }
+    target = { apiUrl: simulator.apiUrl, loginUrl: simulator.loginUrl, ...simulator.credentials };
+    say(`Genesys Cloud simulator (${options.scenario ?? 'demo org'}) at ${simulator.url}`);
+    if (input['timing'] === undefined) {
+      input['timing'] = DEMO_TIMING;
+      say(`Demo timings: settle ${DEMO_TIMING.settleSeconds} s, health polls every ${DEMO_TIMING.healthPollSeconds} s, timeout ${DEMO_TIMING.healthTimeoutSeconds} s (set "timing" in --input to change)`);
+    }
+  } else {
+    say(`Target: ${target.region ?? target.apiUrl}`);
+  }
+
+  const logFile = join(options.store, 'logs', `local-${new Date().toISOString().replace(/[:.]/g, '-')}.jsonl`);
+  mkdirSync(dirname(logFile), { recursive: true });
+  const progress = new ProgressReporter(say);
+  say('Synthesizing the CDK stack and starting the state machine…');
+  try {
+    const result = await runLocally({
+      input,
+      target,
+      storeDir: options.store,
+      onEvent: (e) => progress.on(e),
+      onLogLine: (line) => {
+        appendFileSync(logFile, `${line}\n`);
+        if (options.verbose) process.stderr.write(`${line}\n`);
+      },
+    });
+    say('');
+    if (result.report) {
+      say(formatReportTable(result.report));
+      say(`\nReport: ${result.reportPath}`);
+      if (options.report) {
+        writeFileSync(options.report, reportFileContent(result.report));
+        say(`Report written to ${options.report}`);
+      }
+    }
+    say(`Function logs: ${logFile}`);
+    if (result.status === 'SUCCEEDED') return 0;
+    if (!result.report) {
+      // It failed before there was anything to report: a bad input, credentials, the listing.
+      process.stderr.write(`The run could not start: ${result.error?.name}: ${result.error?.cause}\n`);
+      return 2;
+    }
+    return 1;
+  } finally {
+    await simulator?.close();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 2;
+  },
+);
