@@ -1,0 +1,192 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_DIRECTIVES } from '../functions/domain/directives.ts';
+import { parseExecutionInput } from '../functions/domain/execution-input.ts';
+import { InputError } from '../functions/domain/input-error.ts';
+import { buildPlan } from '../functions/domain/plan.ts';
+import { evaluateIndex } from '../functions/domain/policy.ts';
+import { buildReport } from '../functions/domain/report.ts';
+import type { IndexConfig, IndexRecord } from '../functions/genesys/shapes.ts';
+
+const NOW = Date.parse('2026-11-24T12:00:00Z');
+const index = (over: Partial<IndexConfig> = {}): IndexConfig => ({
+  id: 'idx-1',
+  name: 'interactions',
+  shardCount: 10,
+  replicaCount: 2,
+  storageBytes: 1024 ** 3,
+  status: 'active',
+  lastRefresh: '2026-11-20T00:00:00Z',
+  ...over,
+});
+
+function inputError(raw: unknown): InputError {
+  try {
+    parseExecutionInput(raw);
+  } catch (err) {
+    if (err instanceof InputError) return err;
+    throw err;
+  }
+  throw new Error('expected an InputError');
+}
+
+describe('execution input', () => {
+  it('fills every default from an empty input, the console default {} and no input at all', () => {
+    for (const raw of [{}, undefined, null]) {
+      const config = parseExecutionInput(raw);
+      expect(config).toEqual({
+        dryRun: false,
+        indexIds: null,
+        policy: { maxShards: 50, maxReplicas: 3, maxStorageBytes: 10737418240, cooldownHours: 0, healthCheckBeforePut: true },
+        directives: DEFAULT_DIRECTIVES,
+        timing: { settleSeconds: 30, healthPollSeconds: 15, healthTimeoutSeconds: 900 },
+        retries: { maxAttempts: 5, maxRetryAfterSeconds: 180 },
+        maxConcurrency: 5,
+      });
+    }
+  });
+
+  it('keeps given values and merges partial objects with defaults', () => {
+    const config = parseExecutionInput({
+      dryRun: true,
+      indexIds: ['a', 'b', 'a'],
+      policy: { maxShards: 20 },
+      directives: { shardOptimization: { forceMerge: false } },
+      timing: { settleSeconds: 0 },
+      maxConcurrency: 12,
+    });
+    expect(config.dryRun).toBe(true);
+    expect(config.indexIds).toEqual(['a', 'b']);
+    expect(config.policy.maxShards).toBe(20);
+    expect(config.policy.maxReplicas).toBe(3);
+    expect(config.directives.shardOptimization).toEqual({ rebalanceStrategy: 'even_distribution', forceMerge: false, replicaTrigger: true });
+    expect(config.timing).toEqual({ settleSeconds: 0, healthPollSeconds: 15, healthTimeoutSeconds: 900 });
+    expect(config.maxConcurrency).toBe(12);
+  });
+
+  const bad: Array<[string, unknown, string, RegExp]> = [
+    ['an array', [], 'input', /must be a JSON object/],
+    ['an unknown top-level field (a typo)', { dryrun: true }, 'dryrun', /unknown field; allowed here: dryRun/],
+    ['an unknown nested field', { timing: { settle: 3 } }, 'timing.settle', /unknown field/],
+    ['a string where a boolean goes', { dryRun: 'yes' }, 'dryRun', /must be true or false, got the string "yes"/],
+    ['a negative timing', { timing: { healthPollSeconds: -5 } }, 'timing.healthPollSeconds', /between 1 and 86400, got -5/],
+    ['an absurd timing', { timing: { healthTimeoutSeconds: 1e9 } }, 'timing.healthTimeoutSeconds', /between 1 and 86400/],
+    ['a fractional count', { policy: { maxShards: 2.5 } }, 'policy.maxShards', /whole number/],
+    ['a timeout shorter than the poll', { timing: { healthPollSeconds: 60, healthTimeoutSeconds: 30 } }, 'timing.healthTimeoutSeconds', /at least timing.healthPollSeconds/],
+    ['an empty subset', { indexIds: [] }, 'indexIds', /is empty/],
+    ['a blank id', { indexIds: ['ok', ' '] }, 'indexIds[1]', /non-empty string/],
+    ['too much concurrency', { maxConcurrency: 500 }, 'input.maxConcurrency', /between 1 and 40/],
+    ['zero concurrency', { maxConcurrency: 0 }, 'input.maxConcurrency', /between 1 and 40/],
+    ['a directive that is not an identifier', { directives: { refreshPolicy: 'DROP TABLE' } }, 'directives.refreshPolicy', /lower-case identifier/],
+    ['a huge subset', { indexIds: Array.from({ length: 6000 }, (_, i) => `id-${i}`) }, 'indexIds', /at most 5000/],
+  ];
+  for (const [label, raw, field, message] of bad) {
+    it(`names the field for ${label}`, () => {
+      const err = inputError(raw);
+      expect(err.name).toBe('Input.Invalid');
+      expect(err.field).toBe(field);
+      expect(err.message.startsWith(`${field}: `)).toBe(true);
+      expect(err.message).toMatch(message);
+    });
+  }
+});
+
+describe('capacity policy', () => {
+  const policy = parseExecutionInput({}).policy;
+
+  it('qualifies an index inside every limit, including exactly at them', () => {
+    expect(evaluateIndex(index(), policy, NOW)).toEqual({ qualifies: true });
+    expect(evaluateIndex(index({ shardCount: 50, replicaCount: 3, storageBytes: 10737418240 }), policy, NOW)).toEqual({ qualifies: true });
+  });
+
+  it('skips over capacity, over storage, in cooldown and unhealthy or busy statuses, with the reason', () => {
+    expect(evaluateIndex(index({ shardCount: 51 }), policy, NOW)).toMatchObject({ category: 'capacity', reason: expect.stringMatching(/exceeds maximum node capacity limits \(51 shards > 50\)/) });
+    expect(evaluateIndex(index({ replicaCount: 4 }), policy, NOW)).toMatchObject({ category: 'capacity', reason: expect.stringContaining('4 replicas > 3') });
+    expect(evaluateIndex(index({ storageBytes: 10737418241 }), policy, NOW)).toMatchObject({ category: 'archival', reason: expect.stringContaining('requires archival before optimization') });
+    const cooled = { ...policy, cooldownHours: 24 };
+    expect(evaluateIndex(index({ lastRefresh: '2026-11-24T06:00:00Z' }), cooled, NOW)).toMatchObject({ category: 'cooldown', reason: 'refreshed 6.0 h ago, within the 24 h cooldown' });
+    expect(evaluateIndex(index({ lastRefresh: '2026-11-22T06:00:00Z' }), cooled, NOW)).toEqual({ qualifies: true });
+    expect(evaluateIndex(index({ status: 'Refreshing' }), policy, NOW)).toMatchObject({ category: 'busy' });
+    expect(evaluateIndex(index({ status: 'red' }), policy, NOW)).toMatchObject({ category: 'unhealthy' });
+  });
+});
+
+describe('plan', () => {
+  const records: IndexRecord[] = [
+    { valid: true, index: index({ id: 'a', name: 'alpha' }) },
+    { valid: true, index: index({ id: 'b', name: 'beta', shardCount: 99 }) },
+    { valid: false, id: 'c', problems: ['entities[2].shardCount must be a non-negative integer, got the string "x"'] },
+    { valid: false, problems: ['entities[3].id must be a non-empty string, got nothing'] },
+  ];
+
+  it('lists every record once, malformed ones included, and qualifies only the good ones', () => {
+    const plan = buildPlan(records, parseExecutionInput({}), NOW);
+    expect(plan.qualifying).toEqual(['a']);
+    expect(plan.entries.map((e) => [e.id, e.decision])).toEqual([
+      ['a', 'qualifies'],
+      ['b', 'capacity'],
+      ['c', 'malformed'],
+      ['(no id: record 4 of the listing)', 'malformed'],
+    ]);
+    expect(plan.entries[2]!.reason).toContain('shardCount must be a non-negative integer');
+  });
+
+  it('reports on a subset only, and refuses ids the org does not have', () => {
+    const plan = buildPlan(records, parseExecutionInput({ indexIds: ['b', 'a'] }), NOW);
+    expect(plan.entries.map((e) => e.id)).toEqual(['a', 'b']);
+    expect(() => buildPlan(records, parseExecutionInput({ indexIds: ['a', 'zzz'] }), NOW)).toThrow(/indexIds: 1 unknown index id\(s\).*zzz/);
+  });
+});
+
+describe('report', () => {
+  const plan = buildPlan(
+    [
+      { valid: true, index: index({ id: 'a', name: 'alpha' }) },
+      { valid: true, index: index({ id: 'b', name: 'beta' }) },
+      { valid: true, index: index({ id: 'c', name: 'gamma', storageBytes: 1e12 }) },
+    ],
+    parseExecutionInput({}),
+    NOW,
+  );
+  const base = { executionId: 'x', dryRun: false, plan, latency: {}, warnings: [], now: new Date(NOW) };
+
+  it('merges results with the plan, one entry per index, and fails the run when an index failed', () => {
+    const report = buildReport({
+      ...base,
+      results: [
+        { id: 'a', outcome: 'optimized' },
+        { id: 'b', outcome: 'failed', reason: 'health red after optimization' },
+      ],
+      latency: { before: { status: 'measured', latencyMs: 120, throughputRate: 8.3 }, after: { status: 'unavailable', reason: 'rate limited' } },
+    });
+    expect(report.indexes).toEqual([
+      { id: 'a', name: 'alpha', outcome: 'optimized', reason: null },
+      { id: 'b', name: 'beta', outcome: 'failed', reason: 'health red after optimization' },
+      { id: 'c', name: 'gamma', outcome: 'skipped', reason: expect.stringContaining('archival') },
+    ]);
+    expect(report.summary).toEqual({ total: 3, optimized: 1, skipped: 1, failed: 1, planned: 0 });
+    expect(report.queryLatencyMs).toEqual({ before: 120, after: null });
+    expect(report.warnings).toEqual(['query latency after the batch not measured: rate limited']);
+    expect(report.error).toEqual({ name: 'Run.IndexesFailed', cause: expect.stringContaining('1 of 3 indexes failed. beta: health red') });
+  });
+
+  it('names a run-level error (a missing permission) instead of counting failures', () => {
+    const report = buildReport({
+      ...base,
+      results: [
+        { id: 'a', outcome: 'failed', reason: 'forbidden (403): the OAuth client\'s role lacks the permission search:write', errorName: 'Genesys.Forbidden' },
+        { id: 'b', outcome: 'failed', reason: 'same', errorName: 'Genesys.Forbidden' },
+      ],
+    });
+    expect(report.error?.name).toBe('Genesys.Forbidden');
+    expect(report.error?.cause).toContain('search:write');
+  });
+
+  it('marks indexes without a result as failed, and plans only in a dry run', () => {
+    const stopped = buildReport({ ...base, results: [{ id: 'a', outcome: 'optimized' }], stateError: { Error: 'States.Runtime', Cause: '{"errorMessage":"boom"}' } });
+    expect(stopped.indexes.find((i) => i.id === 'b')).toMatchObject({ outcome: 'failed', reason: expect.stringContaining('the run stopped') });
+    expect(stopped.error).toEqual({ name: 'States.Runtime', cause: 'boom' });
+    const dry = buildReport({ ...base, dryRun: true, results: null });
+    expect(dry.summary).toEqual({ total: 3, optimized: 0, skipped: 1, failed: 0, planned: 2 });
+    expect(dry.error).toBeNull();
+  });
+});
