@@ -3,7 +3,8 @@
  * settling after a PUT, health polling) is a Wait state here; the Lambdas never sleep. The
  * functions report what happened as data (`status`), and the Choice states branch on it.
  *
- *   ValidateInput → FetchInventory ⟲ → MakePlan → (dry run or nothing to do → Report)
+ *   ValidateInput → (another real run still going → AlreadyRunning)
+ *     → FetchInventory ⟲ → MakePlan → (dry run or nothing to do → Report)
  *     → ProbeLatencyBefore ⟲ → OptimizeIndexes (Map, per index:
  *          Optimize ⟲ retry → Settle → Verify ⟲ poll → Optimized | Skipped | Failed)
  *     → ProbeLatencyAfter ⟲ → Report → RunSucceeded | RunFailed
@@ -167,15 +168,20 @@ export function buildDefinition(scope: Construct, fns: OptimizerFunctions): sfn.
     scope,
     STATE.validateInput,
     fns.validate,
-    { action: 'input', executionId: EXECUTION_ID, input: sfn.JsonPath.objectAt('$$.Execution.Input') },
-    // No ResultPath: the checked config replaces the raw input.
+    {
+      action: 'input',
+      executionId: EXECUTION_ID,
+      startTime: sfn.JsonPath.stringAt('$$.Execution.StartTime'),
+      input: sfn.JsonPath.objectAt('$$.Execution.Input'),
+    },
+    // No ResultPath: the checked input ({config, guard}) replaces the raw input.
     undefined,
     Duration.seconds(30),
   );
   // The checked config, plus the counters the loops below carry.
   const start = new sfn.Pass(scope, 'StartRun', {
     parameters: {
-      config: sfn.JsonPath.objectAt('$'),
+      config: sfn.JsonPath.objectAt('$.config'),
       fetch: { attempts: 0, resume: false },
       latency: { before: { attempts: 0 }, after: { attempts: 0 } },
     },
@@ -240,12 +246,24 @@ export function buildDefinition(scope: Construct, fns: OptimizerFunctions): sfn.
       .when(sfn.Condition.isNotPresent('$.plan.indexes[0]'), report)
       .otherwise(probeBefore),
   );
-  return validateInput
-    .next(start)
-    .next(fetchInventory)
-    .next(
-      new sfn.Choice(scope, 'InventoryOutcome')
-        .when(sfn.Condition.stringEquals('$.fetch.status', 'retry'), waitThen(scope, 'WaitBeforeListingAgain', '$.fetch.waitSeconds', fetchInventory))
-        .otherwise(makePlan),
-    );
+  // One real run per org at a time: a later one ends here, cleanly, saying which run it gave way to.
+  const alreadyRunning = new sfn.Pass(scope, 'AlreadyRunning', {
+    parameters: {
+      outcome: 'already-running',
+      message: 'another run of this optimizer is still optimizing the org; this run changed nothing',
+      runningExecution: sfn.JsonPath.stringAt('$.guard.runningExecution'),
+      runningSince: sfn.JsonPath.stringAt('$.guard.startedAt'),
+    },
+  }).next(new sfn.Succeed(scope, 'GaveWay'));
+
+  start.next(fetchInventory).next(
+    new sfn.Choice(scope, 'InventoryOutcome')
+      .when(sfn.Condition.stringEquals('$.fetch.status', 'retry'), waitThen(scope, 'WaitBeforeListingAgain', '$.fetch.waitSeconds', fetchInventory))
+      .otherwise(makePlan),
+  );
+  return validateInput.next(
+    new sfn.Choice(scope, 'MayRun')
+      .when(sfn.Condition.booleanEquals('$.guard.proceed', false), alreadyRunning)
+      .otherwise(start),
+  );
 }

@@ -2,7 +2,7 @@
 import type { Retries } from '../domain/execution-input.ts';
 import { withGenesysClient } from '../credentials/with-client.ts';
 import { clientSettings } from '../shared/genesys-settings.ts';
-import { logGenesysResponses, taskHandler, type TaskEvent } from '../shared/invocation.ts';
+import { recordGenesysResponses, taskHandler, type TaskEvent } from '../shared/invocation.ts';
 import { createLogger } from '../shared/logger.ts';
 import { sharedCredentials, sharedRunStore } from '../shared/singletons.ts';
 import { fetchInventory, type FetchProgress } from '../steps/fetch-inventory.ts';
@@ -14,8 +14,9 @@ export interface FetchEvent extends TaskEvent {
 
 const logger = createLogger('fetch');
 
-export const handler = taskHandler(logger, 'fetch_inventory', async (event: FetchEvent, log) => {
-  const result = await withGenesysClient(sharedCredentials(), clientSettings(logGenesysResponses(log)), (client) =>
+export const handler = taskHandler(logger, 'fetch_inventory', async (event: FetchEvent, log, metrics) => {
+  const responses = recordGenesysResponses(log, metrics);
+  const result = await withGenesysClient(sharedCredentials(), clientSettings(responses.onResponse), (client) =>
     fetchInventory(client, sharedRunStore(), event.executionId, event.retries, event.progress),
   );
   if (result.status === 'listed') {

@@ -1,28 +1,44 @@
 /** Optimize: one PUT of the directives for one index (after a health pre-check on the first attempt). */
+import { auditEvent } from '../audit/audit-event.ts';
+import { emitAudit } from '../audit/audit-trail.ts';
 import { withGenesysClient } from '../credentials/with-client.ts';
+import { reasonOf } from '../shared/bounded-error.ts';
 import { clientSettings } from '../shared/genesys-settings.ts';
-import { logGenesysResponses, taskHandler, type TaskEvent } from '../shared/invocation.ts';
+import { recordGenesysResponses, taskHandler, type TaskEvent } from '../shared/invocation.ts';
 import { createLogger } from '../shared/logger.ts';
 import { sharedCredentials } from '../shared/singletons.ts';
 import { optimizeIndex, type OptimizeRequest, type OptimizeResult } from '../steps/optimize-index.ts';
-import { reasonOf } from '../shared/bounded-error.ts';
 import { isRunLevel } from '../steps/retry-decision.ts';
 
 export type OptimizeEvent = TaskEvent & OptimizeRequest;
 
 const logger = createLogger('optimize');
 
-export const handler = taskHandler(logger, 'optimization_trigger', async (event: OptimizeEvent, log): Promise<OptimizeResult> => {
+export const handler = taskHandler(logger, 'optimization_trigger', async (event: OptimizeEvent, log, metrics): Promise<OptimizeResult> => {
+  const responses = recordGenesysResponses(log, metrics);
   let result: OptimizeResult;
   try {
-    result = await withGenesysClient(sharedCredentials(), clientSettings(logGenesysResponses(log)), (client) => optimizeIndex(client, event));
+    result = await withGenesysClient(sharedCredentials(), clientSettings(responses.onResponse), (client) => optimizeIndex(client, event));
   } catch (err) {
     // Reading the credentials failed: this index fails with the reason, the report names it for the run.
     if (!isRunLevel(err)) throw err;
     result = { status: 'failed', attempts: event.progress.attempts + 1, prechecked: event.progress.prechecked, reason: reasonOf(err), errorName: (err as Error).name };
   }
-  const line = { outcome: result.status, attempts: result.attempts, ...('reason' in result ? { reason: result.reason } : {}) };
+  const reason = 'reason' in result ? result.reason : null;
+  const line = { outcome: result.status, attempts: result.attempts, ...(reason ? { reason } : {}), ...(result.status === 'retry' ? { waitSeconds: result.waitSeconds } : {}) };
   if (result.status === 'failed') log.error('optimization failed', line);
   else log.info(`optimization ${result.status}`, line);
+  await emitAudit(log, [
+    auditEvent({
+      executionId: event.executionId,
+      indexId: event.indexId,
+      action: 'optimization_trigger',
+      status: result.status,
+      latencyMs: responses.genesysMs(),
+      replicationTrigger: event.directives.shardOptimization.replicaTrigger,
+      correlationId: responses.correlationId(),
+      reason,
+    }),
+  ]);
   return result;
 });

@@ -5,6 +5,10 @@
 import type { RunConfig } from '../domain/execution-input.ts';
 import type { Plan } from '../domain/plan.ts';
 import { buildReport, type IndexResult, type LatencyReading, type RunError, type RunReport } from '../domain/report.ts';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { auditEvent } from '../audit/audit-event.ts';
+import { emitAudit } from '../audit/audit-trail.ts';
+import { METRIC, MetricUnit } from '../shared/metrics.ts';
 import { taskHandler, type TaskEvent } from '../shared/invocation.ts';
 import { createLogger } from '../shared/logger.ts';
 import { sharedRunStore } from '../shared/singletons.ts';
@@ -37,7 +41,19 @@ export interface ReportOutcome {
 
 const logger = createLogger('report');
 
-export const handler = taskHandler(logger, 'report', async (event: ReportEvent, log): Promise<ReportOutcome> => {
+function recordRunMetrics(metrics: Metrics, report: RunReport): void {
+  const s = report.summary;
+  metrics.addMetric(METRIC.indexesOptimized, MetricUnit.Count, s.optimized);
+  metrics.addMetric(METRIC.indexesSkipped, MetricUnit.Count, s.skipped);
+  metrics.addMetric(METRIC.indexesFailed, MetricUnit.Count, s.failed);
+  metrics.addMetric(METRIC.indexesPlanned, MetricUnit.Count, s.planned);
+  if (report.queryLatencyMs.before !== null) metrics.addMetric(METRIC.queryLatencyBefore, MetricUnit.Milliseconds, report.queryLatencyMs.before);
+  if (report.queryLatencyMs.after !== null) metrics.addMetric(METRIC.queryLatencyAfter, MetricUnit.Milliseconds, report.queryLatencyMs.after);
+  // Searchable in Logs Insights without becoming a (costly, per-run) dimension.
+  metrics.addMetadata('executionId', report.executionId);
+}
+
+export const handler = taskHandler(logger, 'report', async (event: ReportEvent, log, metrics): Promise<ReportOutcome> => {
   const store = sharedRunStore();
   const plan = await store.getJson<Plan>(runKey(event.executionId, 'plan'));
   const { state } = event;
@@ -56,10 +72,30 @@ export const handler = taskHandler(logger, 'report', async (event: ReportEvent, 
   });
   const key = runKey(event.executionId, 'report');
   await store.putJson(key, report);
-  // One audit line per index, so CloudWatch alone tells what happened to each of them.
-  for (const entry of report.indexes) {
-    log.info('index outcome', { indexId: entry.id, indexName: entry.name, action: 'optimization_complete', outcome: entry.outcome, reason: entry.reason });
-  }
+  recordRunMetrics(metrics, report);
+  // One audit event per index and one for the run, so CloudWatch (and the bus) tell what happened to each.
+  const after = report.throughputRate.after;
+  await emitAudit(log, [
+    ...report.indexes.map((entry) =>
+      auditEvent({
+        executionId: event.executionId,
+        indexId: entry.id,
+        action: 'optimization_complete',
+        status: entry.outcome,
+        latencyMs: report.queryLatencyMs.after,
+        throughputRate: after,
+        reason: entry.reason,
+      }),
+    ),
+    auditEvent({
+      executionId: event.executionId,
+      action: 'run_complete',
+      status: report.error ? 'failed' : 'succeeded',
+      latencyMs: report.queryLatencyMs.after,
+      throughputRate: after,
+      reason: report.error ? `${report.error.name}: ${report.error.cause}` : null,
+    }),
+  ]);
   const outcome: ReportOutcome = { summary: report.summary, queryLatencyMs: report.queryLatencyMs, report: store.locate(key) };
   if (report.error) outcome.error = report.error;
   const line = { outcome: report.error ? 'failed' : 'succeeded', summary: report.summary, queryLatencyMs: report.queryLatencyMs, report: outcome.report, warnings: report.warnings };

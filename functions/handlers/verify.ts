@@ -1,42 +1,70 @@
 /** Verify: one health read for one index, or the org's query-latency probe. */
 import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { auditEvent } from '../audit/audit-event.ts';
+import { emitAudit } from '../audit/audit-trail.ts';
 import type { Retries } from '../domain/execution-input.ts';
 import { withGenesysClient } from '../credentials/with-client.ts';
 import { reasonOf } from '../shared/bounded-error.ts';
 import { clientSettings } from '../shared/genesys-settings.ts';
-import { logGenesysResponses, taskHandler, type TaskEvent } from '../shared/invocation.ts';
+import { recordGenesysResponses, taskHandler, type TaskEvent } from '../shared/invocation.ts';
 import { createLogger } from '../shared/logger.ts';
 import { sharedCredentials } from '../shared/singletons.ts';
 import { probeLatency, type ProbeResult } from '../steps/probe-latency.ts';
 import { isRunLevel } from '../steps/retry-decision.ts';
 import { verifyIndex, type VerifyRequest, type VerifyResult } from '../steps/verify-index.ts';
 
-export type VerifyEvent = TaskEvent &
-  (
-    | ({ check: 'health' } & VerifyRequest)
-    | { check: 'latency'; phase: 'before' | 'after'; retries: Retries; progress: { attempts: number } }
-  );
+type HealthEvent = TaskEvent & { check: 'health' } & VerifyRequest;
+type LatencyEvent = TaskEvent & { check: 'latency'; phase: 'before' | 'after'; retries: Retries; progress: { attempts: number } };
+export type VerifyEvent = HealthEvent | LatencyEvent;
 
 const logger = createLogger('verify');
 
-async function checkHealth(event: TaskEvent & VerifyRequest, log: Logger): Promise<VerifyResult> {
+async function checkHealth(event: HealthEvent, log: Logger, metrics: Metrics): Promise<VerifyResult> {
+  const responses = recordGenesysResponses(log, metrics);
   let result: VerifyResult;
   try {
-    result = await withGenesysClient(sharedCredentials(), clientSettings(logGenesysResponses(log)), (c) => verifyIndex(c, event));
+    result = await withGenesysClient(sharedCredentials(), clientSettings(responses.onResponse), (c) => verifyIndex(c, event));
   } catch (err) {
     if (!isRunLevel(err)) throw err;
     result = { status: 'failed', polls: event.progress.polls + 1, reason: reasonOf(err), errorName: (err as Error).name };
   }
-  const line = { outcome: result.status, polls: result.polls, ...('health' in result ? { health: result.health, diskUsagePercent: result.diskUsage } : {}), ...('reason' in result ? { reason: result.reason } : {}) };
+  const reason = 'reason' in result ? result.reason : null;
+  const line = {
+    outcome: result.status,
+    polls: result.polls,
+    ...(result.status === 'healthy' ? { health: result.health, diskUsagePercent: result.diskUsage } : {}),
+    ...(reason ? { reason } : {}),
+    ...(result.status === 'poll' ? { waitSeconds: result.waitSeconds } : {}),
+  };
   if (result.status === 'failed') log.error('health verification failed', line);
   else log.info(`health verification: ${result.status}`, line);
+  // Polls are progress, not events: the audit trail records the verdict.
+  if (result.status !== 'poll') {
+    const healthy = result.status === 'healthy' ? result : null;
+    await emitAudit(log, [
+      auditEvent({
+        executionId: event.executionId,
+        indexId: event.indexId,
+        action: 'health_verification',
+        status: healthy ? healthy.health : 'failed',
+        latencyMs: healthy?.queryLatencyMs ?? null,
+        throughputRate: healthy?.queryLatencyMs !== undefined && healthy ? 1000 / (healthy.queryLatencyMs + 0.1) : null,
+        diskUsagePercent: healthy?.diskUsage ?? null,
+        correlationId: responses.correlationId(),
+        reason,
+      }),
+    ]);
+  }
   return result;
 }
 
-async function checkLatency(event: TaskEvent & { phase: string; retries: Retries; progress: { attempts: number } }, log: Logger): Promise<ProbeResult> {
+async function checkLatency(event: LatencyEvent, log: Logger, metrics: Metrics): Promise<ProbeResult> {
+  log.appendKeys({ action: 'latency_probe' });
+  const responses = recordGenesysResponses(log, metrics);
   let result: ProbeResult;
   try {
-    result = await withGenesysClient(sharedCredentials(), clientSettings(logGenesysResponses(log)), (c) => probeLatency(c, event.retries, event.progress));
+    result = await withGenesysClient(sharedCredentials(), clientSettings(responses.onResponse), (c) => probeLatency(c, event.retries, event.progress));
   } catch (err) {
     if (!isRunLevel(err)) throw err;
     result = { status: 'unavailable', attempts: event.progress.attempts + 1, reason: reasonOf(err), errorName: (err as Error).name };
@@ -45,10 +73,6 @@ async function checkLatency(event: TaskEvent & { phase: string; retries: Retries
   return result;
 }
 
-export const handler = taskHandler(logger, 'health_verification', async (event: VerifyEvent, log): Promise<VerifyResult | ProbeResult> => {
-  if (event.check === 'latency') {
-    log.appendKeys({ action: 'latency_probe' });
-    return checkLatency(event, log);
-  }
-  return checkHealth(event, log);
-});
+export const handler = taskHandler(logger, 'health_verification', async (event: VerifyEvent, log, metrics): Promise<VerifyResult | ProbeResult> =>
+  event.check === 'latency' ? checkLatency(event, log, metrics) : checkHealth(event, log, metrics),
+);

@@ -1,7 +1,9 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import type { ResponseInfo } from '../genesys/client.ts';
 import { forStateMachine, isExpectedError } from './bounded-error.ts';
+import { createMetrics, METRIC, MetricUnit } from './metrics.ts';
 
 /** Every task input carries the execution id ($$.Execution.Id) so log lines can be tied to a run. */
 export interface TaskEvent {
@@ -17,29 +19,55 @@ export interface TaskEvent {
 export function taskHandler<E extends TaskEvent, R>(
   logger: Logger,
   action: string,
-  body: (event: E, log: Logger) => Promise<R>,
+  body: (event: E, log: Logger, metrics: Metrics) => Promise<R>,
 ): (event: E, context?: Context) => Promise<R> {
   return async (event, context) => {
     const log = logger.createChild();
+    const metrics = createMetrics();
     if (context) log.addContext(context);
     log.appendKeys({ executionId: event.executionId, action, ...(event.indexId ? { indexId: event.indexId } : {}) });
     try {
-      return await body(event, log);
+      return await body(event, log, metrics);
     } catch (err) {
       if (isExpectedError(err)) log.error('task failed', { errorName: err.name, errorMessage: err.message });
       else log.error('task failed unexpectedly', err as Error);
       throw forStateMachine(err);
+    } finally {
+      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
     }
   };
 }
 
-/** Logs each Genesys response (never headers or bodies) and keeps the latest correlation id as a key. */
-export function logGenesysResponses(logger: Logger): (info: ResponseInfo) => void {
-  return (info) => {
-    if (info.correlationId) logger.appendKeys({ correlationId: info.correlationId });
-    const line = { call: info.call, endpoint: info.endpoint, status: info.status, durationMs: info.durationMs };
-    if (info.status === 429) logger.warn('genesys throttled the call', line);
-    else if (info.status >= 400) logger.info('genesys answered with an error', line);
-    else logger.debug('genesys response', line);
+export interface ResponseRecorder {
+  onResponse: (info: ResponseInfo) => void;
+  /** The latest ININ-Correlation-Id, for audit events. */
+  correlationId(): string | null;
+  /** Time spent waiting for Genesys in this invocation. */
+  genesysMs(): number;
+}
+
+/**
+ * Logs each Genesys response (never headers or bodies), keeps the latest correlation id as a log
+ * key, and counts 429s as the ThrottledCalls metric.
+ */
+export function recordGenesysResponses(log: Logger, metrics: Metrics): ResponseRecorder {
+  let latest: string | null = null;
+  let total = 0;
+  return {
+    onResponse: (info) => {
+      total += info.durationMs;
+      if (info.correlationId) {
+        latest = info.correlationId;
+        log.appendKeys({ correlationId: info.correlationId });
+      }
+      const line = { call: info.call, endpoint: info.endpoint, status: info.status, durationMs: info.durationMs };
+      if (info.status === 429) {
+        metrics.addMetric(METRIC.throttledCalls, MetricUnit.Count, 1);
+        log.warn('genesys throttled the call', line);
+      } else if (info.status >= 400) log.info('genesys answered with an error', line);
+      else log.debug('genesys response', line);
+    },
+    correlationId: () => latest,
+    genesysMs: () => total,
   };
 }

@@ -4,8 +4,11 @@
  * thrown error becomes the state's Error (its name) and Cause (Lambda's JSON error object).
  */
 import { randomUUID } from 'node:crypto';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { StateMachine, type RunOptions } from 'aws-local-stepfunctions';
 import type { RunReport } from '../../functions/domain/report.ts';
+import { LOCAL_EXECUTIONS_DIR, type LocalExecutionRecord } from '../../functions/guard/local-run-guard.ts';
 import { runKey } from '../../functions/store/run-store.ts';
 import { FsRunStore } from '../../functions/store/fs-run-store.ts';
 import { LOCAL_ACCOUNT, LOCAL_REGION, synthesizeDefinition, taskStates, type FunctionRole, type SynthesizedDefinition } from './definition.ts';
@@ -90,6 +93,9 @@ function targetEnv(target: LocalTarget, storeDir: string): Record<string, string
     GENESYS_REGION: target.region,
     RUN_BUCKET: undefined,
     RUN_STORE_DIR: storeDir,
+    RUN_GUARD: 'local',
+    STATE_MACHINE_ARN: undefined,
+    AUDIT_BUS_NAME: undefined,
   };
 }
 
@@ -131,6 +137,14 @@ function divertLogs(sink: (line: string) => void): () => void {
   };
 }
 
+async function registerExecution(storeDir: string, record: LocalExecutionRecord): Promise<string> {
+  const dir = join(storeDir, LOCAL_EXECUTIONS_DIR);
+  await mkdir(dir, { recursive: true });
+  const path = join(dir, `${record.executionId.split(':').pop()}.json`);
+  await writeFile(path, JSON.stringify(record));
+  return path;
+}
+
 const size = (v: unknown) => (v === undefined ? 0 : Buffer.byteLength(JSON.stringify(v)));
 
 function causeText(cause: unknown): string {
@@ -167,7 +181,16 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
   const executionId = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${stateMachineName}:${name}`;
   const machine = new StateMachine(synthesized.definition as never, { validationOptions: { checkArn: true, checkPaths: true } });
 
+  const startTime = new Date().toISOString();
   const restoreEnv = withEnv(targetEnv(options.target, options.storeDir));
+  // Registered like Step Functions lists RUNNING executions, so the run guard sees this run.
+  const registration = await registerExecution(options.storeDir, {
+    executionId,
+    startTime,
+    dryRun: (options.input as { dryRun?: unknown } | null)?.dryRun === true,
+    pid: process.pid,
+    target: options.target.apiUrl ?? options.target.region ?? 'default',
+  });
   const restoreLogs = options.onLogLine ? divertLogs(options.onLogLine) : () => {};
   const events: AnyEvent[] = [];
   let maxPayloadBytes = size(options.input);
@@ -180,7 +203,7 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
       noThrowOnAbort: true,
       overrides: { taskResourceLocalHandlers },
       context: {
-        Execution: { Id: executionId, Name: name, Input: options.input, StartTime: new Date().toISOString(), RoleArn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/local` },
+        Execution: { Id: executionId, Name: name, Input: options.input, StartTime: startTime, RoleArn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/local` },
         StateMachine: { Id: `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${stateMachineName}`, Name: stateMachineName },
       } as never,
     });
@@ -209,6 +232,7 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
     if (timer) clearTimeout(timer);
     restoreLogs();
     restoreEnv();
+    await rm(registration, { force: true });
   }
 
   const store = new FsRunStore(options.storeDir);

@@ -150,6 +150,11 @@ async function main(argv: string[]): Promise<number> {
       },
     });
     say('');
+    const output = result.output as { outcome?: string; message?: string; runningExecution?: string; runningSince?: string } | null;
+    if (output?.outcome === 'already-running') {
+      say(`Not run: ${output.message} (${output.runningExecution}, running since ${output.runningSince}).`);
+      return 0;
+    }
     if (result.report) {
       say(formatReportTable(result.report));
       say(`\nReport: ${result.reportPath}`);

@@ -1,0 +1,41 @@
+/**
+ * The seed's "callbacks for external monitoring", as events: one per step of each index, with
+ * the execution id and the Genesys correlation id so a support case can start from any of them.
+ */
+export type AuditAction = 'optimization_trigger' | 'health_verification' | 'optimization_complete' | 'run_complete';
+
+export interface AuditEvent {
+  timestamp: string;
+  executionId: string;
+  indexId: string | null;
+  action: AuditAction;
+  status: string;
+  latencyMs: number | null;
+  throughputRate: number | null;
+  diskUsagePercent: number | null;
+  replicationTrigger: boolean | null;
+  correlationId: string | null;
+  reason: string | null;
+}
+
+export const AUDIT_SOURCE = 'genesys.index-optimizer';
+export const AUDIT_DETAIL_TYPE: Record<AuditAction, string> = {
+  optimization_trigger: 'Index Optimization Triggered',
+  health_verification: 'Index Health Verified',
+  optimization_complete: 'Index Optimization Completed',
+  run_complete: 'Optimization Run Completed',
+};
+
+export function auditEvent(fields: Partial<AuditEvent> & Pick<AuditEvent, 'executionId' | 'action' | 'status'>): AuditEvent {
+  return {
+    timestamp: new Date().toISOString(),
+    indexId: null,
+    latencyMs: null,
+    throughputRate: null,
+    diskUsagePercent: null,
+    replicationTrigger: null,
+    correlationId: null,
+    reason: null,
+    ...fields,
+  };
+}
