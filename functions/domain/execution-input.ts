@@ -33,6 +33,13 @@ export interface Retries {
   maxRetryAfterSeconds: number;
 }
 
+export interface Safety {
+  /** Stop starting indexes once more than this share (0–1) of the finished ones has failed. */
+  maxFailedShare: number;
+  /** …but only once at least this many have finished, so one early failure does not stop a run. */
+  minFinishedIndexes: number;
+}
+
 export interface RunConfig {
   dryRun: boolean;
   /** Only these indexes; null means every index of the org. */
@@ -41,6 +48,7 @@ export interface RunConfig {
   directives: OptimizationDirectives;
   timing: Timing;
   retries: Retries;
+  safety: Safety;
   maxConcurrency: number;
 }
 
@@ -53,6 +61,7 @@ export const DEFAULT_POLICY: Policy = {
 };
 export const DEFAULT_TIMING: Timing = { settleSeconds: 30, healthPollSeconds: 15, healthTimeoutSeconds: 900 };
 export const DEFAULT_RETRIES: Retries = { maxAttempts: 5, maxRetryAfterSeconds: 180 };
+export const DEFAULT_SAFETY: Safety = { maxFailedShare: 0.5, minFinishedIndexes: 5 };
 export const DEFAULT_MAX_CONCURRENCY = 5;
 
 /** Inline Map runs at most 40 iterations at once; more would be silently capped. */
@@ -156,7 +165,7 @@ function parseDirectives(v: unknown): OptimizationDirectives {
   };
 }
 
-export const INPUT_FIELDS = ['dryRun', 'indexIds', 'policy', 'directives', 'timing', 'retries', 'maxConcurrency'] as const;
+export const INPUT_FIELDS = ['dryRun', 'indexIds', 'policy', 'directives', 'timing', 'retries', 'safety', 'maxConcurrency'] as const;
 
 export function parseExecutionInput(raw: unknown): RunConfig {
   // The console's "Start execution" sends {} by default, the CLI may send nothing at all.
@@ -192,6 +201,13 @@ export function parseExecutionInput(raw: unknown): RunConfig {
     maxRetryAfterSeconds: numberAt(r, 'maxRetryAfterSeconds', 'retries', DEFAULT_RETRIES.maxRetryAfterSeconds, 1, 3_600),
   };
 
+  const sf = input['safety'] === undefined ? {} : objectAt(input['safety'], 'safety');
+  noUnknown(sf, ['maxFailedShare', 'minFinishedIndexes'], 'safety');
+  const safety: Safety = {
+    maxFailedShare: numberAt(sf, 'maxFailedShare', 'safety', DEFAULT_SAFETY.maxFailedShare, 0, 1, false),
+    minFinishedIndexes: numberAt(sf, 'minFinishedIndexes', 'safety', DEFAULT_SAFETY.minFinishedIndexes, 1, 100_000),
+  };
+
   return {
     dryRun: booleanAt(input, 'dryRun', '', false),
     indexIds: parseIndexIds(input['indexIds']),
@@ -199,6 +215,7 @@ export function parseExecutionInput(raw: unknown): RunConfig {
     directives: parseDirectives(input['directives']),
     timing,
     retries,
+    safety,
     maxConcurrency: numberAt(input, 'maxConcurrency', 'input', DEFAULT_MAX_CONCURRENCY, 1, MAX_CONCURRENCY),
   };
 }

@@ -6,24 +6,32 @@ import { reasonOf } from '../shared/bounded-error.ts';
 import { clientSettings } from '../shared/genesys-settings.ts';
 import { recordGenesysResponses, taskHandler, type TaskEvent } from '../shared/invocation.ts';
 import { createLogger } from '../shared/logger.ts';
-import { sharedCredentials } from '../shared/singletons.ts';
+import { sharedCredentials, sharedRunStore } from '../shared/singletons.ts';
+import { checkBreaker, recordFinished } from '../steps/run-breaker.ts';
+import type { Safety } from '../domain/execution-input.ts';
 import { optimizeIndex, type OptimizeRequest, type OptimizeResult } from '../steps/optimize-index.ts';
 import { isRunLevel } from '../steps/retry-decision.ts';
 
-export type OptimizeEvent = TaskEvent & OptimizeRequest;
+export type OptimizeEvent = TaskEvent & OptimizeRequest & { safety: Safety };
 
 const logger = createLogger('optimize');
 
 export const handler = taskHandler(logger, 'optimization_trigger', async (event: OptimizeEvent, log, metrics): Promise<OptimizeResult> => {
   const responses = recordGenesysResponses(log, metrics);
+  const store = sharedRunStore();
   let result: OptimizeResult;
+  // Only an index that has not started yet can be held back; one mid-retry finishes its course.
+  const breaker = event.progress.attempts === 0 ? await checkBreaker(store, event.executionId, event.safety) : { stop: false as const };
   try {
-    result = await withGenesysClient(sharedCredentials(), clientSettings(responses.onResponse), (client) => optimizeIndex(client, event));
+    if (breaker.stop) {
+      result = { status: 'skipped', attempts: 0, prechecked: false, reason: breaker.reason };
+    } else result = await withGenesysClient(sharedCredentials(), clientSettings(responses.onResponse), (client) => optimizeIndex(client, event));
   } catch (err) {
     // Reading the credentials failed: this index fails with the reason, the report names it for the run.
     if (!isRunLevel(err)) throw err;
     result = { status: 'failed', attempts: event.progress.attempts + 1, prechecked: event.progress.prechecked, reason: reasonOf(err), errorName: (err as Error).name };
   }
+  if (result.status === 'failed') await recordFinished(store, event.executionId, event.indexId, 'failed');
   const reason = 'reason' in result ? result.reason : null;
   const line = { outcome: result.status, attempts: result.attempts, ...(reason ? { reason } : {}), ...(result.status === 'retry' ? { waitSeconds: result.waitSeconds } : {}) };
   if (result.status === 'failed') log.error('optimization failed', line);

@@ -1,5 +1,5 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve, sep } from 'node:path';
 import { RunStoreError, type RunStore } from './run-store.ts';
 
 /** Local runs keep their objects as files, laid out like the bucket. */
@@ -26,6 +26,17 @@ export class FsRunStore implements RunStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new RunStoreError(`${this.locate(key)} does not exist`);
       throw err;
     }
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    let entries: string[];
+    try {
+      entries = await readdir(this.locate(prefix), { recursive: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    return entries.filter((e) => !e.endsWith('.partial') && e.includes('.')).map((e) => `${prefix}${e.split(sep).join('/')}`);
   }
 
   locate(key: string): string {

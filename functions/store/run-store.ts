@@ -5,6 +5,8 @@
 export interface RunStore {
   putJson(key: string, value: unknown): Promise<void>;
   getJson<T>(key: string): Promise<T>;
+  /** Keys under a prefix (ending in /), in no particular order. */
+  list(prefix: string): Promise<string[]>;
   /** Where an object lives, for people: s3://bucket/key or a file path. */
   locate(key: string): string;
 }
@@ -17,9 +19,24 @@ export class RunStoreError extends Error {
  * Objects of one execution live under runs/<state machine>/<execution name>/. An execution ARN
  * is arn:aws:states:<region>:<account>:execution:<state machine>:<name>.
  */
-export function runKey(executionId: string, object: 'inventory' | 'plan' | 'report'): string {
+export function runPrefix(executionId: string): string {
   const parts = executionId.split(':');
   const tail = parts.length >= 8 ? parts.slice(6, 8) : [executionId];
   const safe = tail.map((p) => p.replace(/[^A-Za-z0-9._-]/g, '_'));
-  return `runs/${safe.join('/')}/${object}.json`;
+  return `runs/${safe.join('/')}/`;
+}
+
+export function runKey(executionId: string, object: 'inventory' | 'plan' | 'report'): string {
+  return `${runPrefix(executionId)}${object}.json`;
+}
+
+export type FinishedOutcome = 'optimized' | 'failed';
+
+/** One small object per finished index: concurrent writers never touch the same key. */
+export function outcomePrefix(executionId: string, outcome: FinishedOutcome): string {
+  return `${runPrefix(executionId)}outcomes/${outcome}/`;
+}
+
+export function outcomeKey(executionId: string, outcome: FinishedOutcome, indexId: string): string {
+  return `${outcomePrefix(executionId, outcome)}${encodeURIComponent(indexId)}.json`;
 }
