@@ -101,6 +101,7 @@ function perIndexWorkflow(scope: Construct, fns: OptimizerFunctions): sfn.IChain
       directives: sfn.JsonPath.objectAt('$.directives'),
       healthCheckBeforePut: sfn.JsonPath.stringAt('$.healthCheckBeforePut'),
       safety: sfn.JsonPath.objectAt('$.safety'),
+      position: sfn.JsonPath.numberAt('$.position'),
       progress: sfn.JsonPath.objectAt('$.optimize'),
     },
     '$.optimize',
@@ -224,6 +225,7 @@ export function buildDefinition(scope: Construct, fns: OptimizerFunctions): sfn.
     itemSelector: {
       executionId: EXECUTION_ID,
       indexId: sfn.JsonPath.stringAt('$$.Map.Item.Value'),
+      position: sfn.JsonPath.numberAt('$$.Map.Item.Index'),
       directives: sfn.JsonPath.objectAt('$.config.directives'),
       healthCheckBeforePut: sfn.JsonPath.stringAt('$.config.policy.healthCheckBeforePut'),
       timing: sfn.JsonPath.objectAt('$.config.timing'),
@@ -232,8 +234,9 @@ export function buildDefinition(scope: Construct, fns: OptimizerFunctions): sfn.
       optimize: { attempts: 0, prechecked: false },
       verify: { polls: 0 },
     },
-    // The results take the place of the ids: the payload never holds both lists at once.
-    resultPath: '$.plan.indexes',
+    // Each index's outcome is recorded in the run store by the function that decided it; carried
+    // here, thousands of results with their reasons would outgrow the 256 KB state payload.
+    resultPath: sfn.JsonPath.DISCARD,
   });
   optimizeIndexes.itemProcessor(perIndexWorkflow(scope, fns));
   optimizeIndexes.addCatch(report, { resultPath: '$.stateError' });

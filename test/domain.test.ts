@@ -40,6 +40,7 @@ describe('execution input', () => {
         directives: DEFAULT_DIRECTIVES,
         timing: { settleSeconds: 30, healthPollSeconds: 15, healthTimeoutSeconds: 900 },
         retries: { maxAttempts: 5, maxRetryAfterSeconds: 180 },
+        safety: { maxFailedShare: 0.5, minIndexesBeforeStop: 5 },
         maxConcurrency: 5,
       });
     }
@@ -77,6 +78,7 @@ describe('execution input', () => {
     ['too much concurrency', { maxConcurrency: 500 }, 'input.maxConcurrency', /between 1 and 40/],
     ['zero concurrency', { maxConcurrency: 0 }, 'input.maxConcurrency', /between 1 and 40/],
     ['a directive that is not an identifier', { directives: { refreshPolicy: 'DROP TABLE' } }, 'directives.refreshPolicy', /lower-case identifier/],
+    ['a failure share above 1', { safety: { maxFailedShare: 1.5 } }, 'safety.maxFailedShare', /between 0 and 1/],
     ['a huge subset', { indexIds: Array.from({ length: 6000 }, (_, i) => `id-${i}`) }, 'indexIds', /at most 5000/],
   ];
   for (const [label, raw, field, message] of bad) {

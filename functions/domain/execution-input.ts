@@ -34,10 +34,10 @@ export interface Retries {
 }
 
 export interface Safety {
-  /** Stop starting indexes once more than this share (0–1) of the finished ones has failed. */
+  /** Stop starting indexes once more than this share (0–1) of those started so far has failed. */
   maxFailedShare: number;
-  /** …but only once at least this many have finished, so one early failure does not stop a run. */
-  minFinishedIndexes: number;
+  /** …but only once at least this many have started, so one early failure does not stop a run. */
+  minIndexesBeforeStop: number;
 }
 
 export interface RunConfig {
@@ -61,7 +61,7 @@ export const DEFAULT_POLICY: Policy = {
 };
 export const DEFAULT_TIMING: Timing = { settleSeconds: 30, healthPollSeconds: 15, healthTimeoutSeconds: 900 };
 export const DEFAULT_RETRIES: Retries = { maxAttempts: 5, maxRetryAfterSeconds: 180 };
-export const DEFAULT_SAFETY: Safety = { maxFailedShare: 0.5, minFinishedIndexes: 5 };
+export const DEFAULT_SAFETY: Safety = { maxFailedShare: 0.5, minIndexesBeforeStop: 5 };
 export const DEFAULT_MAX_CONCURRENCY = 5;
 
 /** Inline Map runs at most 40 iterations at once; more would be silently capped. */
@@ -202,10 +202,10 @@ export function parseExecutionInput(raw: unknown): RunConfig {
   };
 
   const sf = input['safety'] === undefined ? {} : objectAt(input['safety'], 'safety');
-  noUnknown(sf, ['maxFailedShare', 'minFinishedIndexes'], 'safety');
+  noUnknown(sf, ['maxFailedShare', 'minIndexesBeforeStop'], 'safety');
   const safety: Safety = {
     maxFailedShare: numberAt(sf, 'maxFailedShare', 'safety', DEFAULT_SAFETY.maxFailedShare, 0, 1, false),
-    minFinishedIndexes: numberAt(sf, 'minFinishedIndexes', 'safety', DEFAULT_SAFETY.minFinishedIndexes, 1, 100_000),
+    minIndexesBeforeStop: numberAt(sf, 'minIndexesBeforeStop', 'safety', DEFAULT_SAFETY.minIndexesBeforeStop, 1, 100_000),
   };
 
   return {

@@ -6,7 +6,7 @@ import type { Plan } from './plan.ts';
 
 export type Outcome = 'optimized' | 'skipped' | 'failed' | 'planned';
 
-/** What one Map iteration reports for one index (kept small: thousands travel in one payload). */
+/** One index's outcome as the function that decided it recorded it. */
 export interface IndexResult {
   id: string;
   outcome: 'optimized' | 'skipped' | 'failed';
@@ -82,7 +82,12 @@ export function buildReport(input: ReportInput): RunReport {
     if (input.dryRun) return { id: entry.id, name, outcome: 'planned', reason: null };
     const result = byId.get(entry.id);
     if (!result) {
-      return { id: entry.id, name, outcome: 'failed', reason: 'no result: the run stopped before this index finished (see the execution history)' };
+      return {
+        id: entry.id,
+        name,
+        outcome: 'failed',
+        reason: 'no outcome recorded: its function failed unexpectedly or the run stopped before it finished (see the execution history and the function logs)',
+      };
     }
     return { id: entry.id, name, outcome: result.outcome, reason: result.reason ?? null };
   });

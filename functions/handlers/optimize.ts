@@ -7,12 +7,17 @@ import { clientSettings } from '../shared/genesys-settings.ts';
 import { recordGenesysResponses, taskHandler, type TaskEvent } from '../shared/invocation.ts';
 import { createLogger } from '../shared/logger.ts';
 import { sharedCredentials, sharedRunStore } from '../shared/singletons.ts';
-import { checkBreaker, recordFinished } from '../steps/run-breaker.ts';
+import { recordOutcome } from '../steps/index-outcomes.ts';
+import { checkBreaker } from '../steps/run-breaker.ts';
 import type { Safety } from '../domain/execution-input.ts';
 import { optimizeIndex, type OptimizeRequest, type OptimizeResult } from '../steps/optimize-index.ts';
 import { isRunLevel } from '../steps/retry-decision.ts';
 
-export type OptimizeEvent = TaskEvent & OptimizeRequest & { safety: Safety };
+export type OptimizeEvent = TaskEvent & OptimizeRequest & {
+  safety: Safety;
+  /** The index's place in the Map: how many indexes were started before it. */
+  position: number;
+};
 
 const logger = createLogger('optimize');
 
@@ -21,7 +26,7 @@ export const handler = taskHandler(logger, 'optimization_trigger', async (event:
   const store = sharedRunStore();
   let result: OptimizeResult;
   // Only an index that has not started yet can be held back; one mid-retry finishes its course.
-  const breaker = event.progress.attempts === 0 ? await checkBreaker(store, event.executionId, event.safety) : { stop: false as const };
+  const breaker = event.progress.attempts === 0 ? await checkBreaker(store, event.executionId, event.safety, event.position) : { stop: false as const };
   try {
     if (breaker.stop) {
       result = { status: 'skipped', attempts: 0, prechecked: false, reason: breaker.reason };
@@ -31,8 +36,15 @@ export const handler = taskHandler(logger, 'optimization_trigger', async (event:
     if (!isRunLevel(err)) throw err;
     result = { status: 'failed', attempts: event.progress.attempts + 1, prechecked: event.progress.prechecked, reason: reasonOf(err), errorName: (err as Error).name };
   }
-  if (result.status === 'failed') await recordFinished(store, event.executionId, event.indexId, 'failed');
   const reason = 'reason' in result ? result.reason : null;
+  if (result.status === 'failed' || result.status === 'skipped') {
+    await recordOutcome(store, event.executionId, {
+      id: event.indexId,
+      outcome: result.status,
+      reason: result.reason,
+      ...(result.status === 'failed' && result.errorName ? { errorName: result.errorName } : {}),
+    });
+  }
   const line = { outcome: result.status, attempts: result.attempts, ...(reason ? { reason } : {}), ...(result.status === 'retry' ? { waitSeconds: result.waitSeconds } : {}) };
   if (result.status === 'failed') log.error('optimization failed', line);
   else log.info(`optimization ${result.status}`, line);

@@ -4,7 +4,7 @@
  */
 import type { RunConfig } from '../domain/execution-input.ts';
 import type { Plan } from '../domain/plan.ts';
-import { buildReport, type IndexResult, type LatencyReading, type RunError, type RunReport } from '../domain/report.ts';
+import { buildReport, type LatencyReading, type RunError, type RunReport } from '../domain/report.ts';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { auditEvent } from '../audit/audit-event.ts';
 import { emitAudit } from '../audit/audit-trail.ts';
@@ -13,13 +13,14 @@ import { taskHandler, type TaskEvent } from '../shared/invocation.ts';
 import { createLogger } from '../shared/logger.ts';
 import { sharedRunStore } from '../shared/singletons.ts';
 import { runKey } from '../store/index.ts';
+import { readOutcomes } from '../steps/index-outcomes.ts';
 
 /** The whole execution state: which parts exist depends on the path that led to the report. */
 export interface RunState {
   config: Pick<RunConfig, 'dryRun'>;
   fetch?: { warnings?: string[] };
-  /** Ids before the Map ran (dry run, nothing to do, the Map failed), their results after. */
-  plan?: { indexes?: Array<string | IndexResult> };
+  /** The ids the Map was given; their outcomes are in the run store. */
+  plan?: { indexes?: string[] };
   latency?: { before?: LatencyReading; after?: LatencyReading };
   stateError?: { Error?: string; Cause?: string };
 }
@@ -28,7 +29,6 @@ export interface ReportEvent extends TaskEvent {
   state: RunState;
 }
 
-const isResult = (v: unknown): v is IndexResult => typeof v === 'object' && v !== null && 'id' in v && 'outcome' in v;
 
 /** What goes back into the state: the summary and where the whole report is, never the full list. */
 export interface ReportOutcome {
@@ -57,7 +57,7 @@ export const handler = taskHandler(logger, 'report', async (event: ReportEvent, 
   const store = sharedRunStore();
   const plan = await store.getJson<Plan>(runKey(event.executionId, 'plan'));
   const { state } = event;
-  const results = (state.plan?.indexes ?? []).filter(isResult);
+  const results = state.config.dryRun ? [] : await readOutcomes(store, event.executionId);
   // A probe still at its initial { attempts: 0 } never ran (dry run, nothing to optimize).
   const ran = (r: LatencyReading | undefined) => (r && 'status' in r ? r : null);
   const report = buildReport({

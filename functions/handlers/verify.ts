@@ -10,7 +10,7 @@ import { clientSettings } from '../shared/genesys-settings.ts';
 import { recordGenesysResponses, taskHandler, type TaskEvent } from '../shared/invocation.ts';
 import { createLogger } from '../shared/logger.ts';
 import { sharedCredentials, sharedRunStore } from '../shared/singletons.ts';
-import { recordFinished } from '../steps/run-breaker.ts';
+import { recordOutcome } from '../steps/index-outcomes.ts';
 import { probeLatency, type ProbeResult } from '../steps/probe-latency.ts';
 import { isRunLevel } from '../steps/retry-decision.ts';
 import { verifyIndex, type VerifyRequest, type VerifyResult } from '../steps/verify-index.ts';
@@ -30,8 +30,16 @@ async function checkHealth(event: HealthEvent, log: Logger, metrics: Metrics): P
     if (!isRunLevel(err)) throw err;
     result = { status: 'failed', polls: event.progress.polls + 1, reason: reasonOf(err), errorName: (err as Error).name };
   }
-  if (result.status !== 'poll') await recordFinished(sharedRunStore(), event.executionId, event.indexId, result.status === 'healthy' ? 'optimized' : 'failed');
   const reason = 'reason' in result ? result.reason : null;
+  if (result.status === 'healthy') await recordOutcome(sharedRunStore(), event.executionId, { id: event.indexId, outcome: 'optimized' });
+  if (result.status === 'failed') {
+    await recordOutcome(sharedRunStore(), event.executionId, {
+      id: event.indexId,
+      outcome: 'failed',
+      reason: result.reason,
+      ...(result.errorName ? { errorName: result.errorName } : {}),
+    });
+  }
   const line = {
     outcome: result.status,
     polls: result.polls,

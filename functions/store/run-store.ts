@@ -30,13 +30,13 @@ export function runKey(executionId: string, object: 'inventory' | 'plan' | 'repo
   return `${runPrefix(executionId)}${object}.json`;
 }
 
-export type FinishedOutcome = 'optimized' | 'failed';
+export type RecordedOutcome = 'optimized' | 'skipped' | 'failed';
 
-/** One small object per finished index: concurrent writers never touch the same key. */
-export function outcomePrefix(executionId: string, outcome: FinishedOutcome): string {
+/** One small object per index: concurrent writers never touch the same key. */
+export function outcomePrefix(executionId: string, outcome: RecordedOutcome): string {
   return `${runPrefix(executionId)}outcomes/${outcome}/`;
 }
 
-export function outcomeKey(executionId: string, outcome: FinishedOutcome, indexId: string): string {
+export function outcomeKey(executionId: string, outcome: RecordedOutcome, indexId: string): string {
   return `${outcomePrefix(executionId, outcome)}${encodeURIComponent(indexId)}.json`;
 }

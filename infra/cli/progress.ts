@@ -47,7 +47,7 @@ export class ProgressReporter {
     const label = typeof indexId === 'string' ? indexId : '';
     switch (name) {
       case 'ValidateInput':
-        this.write(field(output, 'dryRun') === true ? 'Input accepted (dry run: nothing will be changed)' : 'Input accepted');
+        this.write(field(output, 'config', 'dryRun') === true ? 'Input accepted (dry run: nothing will be changed)' : 'Input accepted');
         return;
       case 'FetchInventory': {
         const status = field(output, 'fetch', 'status');

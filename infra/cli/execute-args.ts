@@ -1,0 +1,127 @@
+/**
+ * The arguments of `npm run execute`: which state machine, the execution input (built exactly as
+ * `npm start` builds it) and how to follow the execution.
+ */
+import { parseArgs } from 'node:util';
+import { readInputArg, UsageError } from './execution-input-arg.ts';
+
+export const DEFAULT_STACK = 'GenesysIndexOptimizer';
+export const DEFAULT_POLL_SECONDS = 5;
+const MAX_POLL_SECONDS = 300;
+
+export const EXECUTE_HELP = `Usage: npm run execute -- [options]
+
+Starts an execution of the deployed optimizer state machine and follows it to the end: the run's
+phases, the indexes done so far, each failed index as it happens, then the report.
+
+State machine (one of):
+  --state-machine-arn ARN   the state machine to run (its region is the one used)
+  --stack NAME              the deployed stack whose StateMachineArn output to use when no ARN is
+                            given (default ${DEFAULT_STACK}, region from the AWS SDK settings);
+                            its RunBucketName output also locates a failed run's report
+  --bucket NAME             the run bucket, to read a failed run's report (default: the stack output)
+
+Input:
+  --input JSON | @FILE      the execution input, as for npm start
+  --dry-run                 plan only: no PUT (same as "dryRun": true in the input)
+  --index ID                only this index; repeat for more (same as "indexIds" in the input)
+
+Following:
+  --no-wait                 start the execution, print where to see it, and exit
+  --poll-seconds N          how often to look at the execution (default ${DEFAULT_POLL_SECONDS})
+  --report FILE             write the report as JSON
+  -h, --help                this help
+
+Exit status: 0 the execution succeeded and no index failed; 1 it failed after it started
+optimizing (e.g. Run.IndexesFailed), timed out or was aborted; 2 bad usage, an execution that
+could not start, or one refused its input (Input.Invalid). Ctrl-C stops following, not the run.
+`;
+
+export interface ExecuteOptions {
+  stateMachineArn: string | undefined;
+  stack: string;
+  bucket: string | undefined;
+  input: Record<string, unknown>;
+  wait: boolean;
+  pollSeconds: number;
+  reportFile: string | undefined;
+}
+
+/** arn:<partition>:states:<region>:<account>:stateMachine:<name>[:<version or alias>] */
+const STATE_MACHINE_ARN = /^arn:aws[a-z-]*:states:([a-z0-9-]+):\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}(:[A-Za-z0-9_-]+)?$/;
+
+/** The region of a state machine or execution ARN. */
+export function arnRegion(arn: string): string {
+  return arn.split(':')[3] ?? '';
+}
+
+export function isStateMachineArn(value: string): boolean {
+  return STATE_MACHINE_ARN.test(value);
+}
+
+function pollSeconds(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_POLL_SECONDS;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0 || n > MAX_POLL_SECONDS) {
+    throw new UsageError(`--poll-seconds: must be a number of seconds above 0 and at most ${MAX_POLL_SECONDS}, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+/** The execution input: --input, then --dry-run and --index on top, refusing contradictions. */
+function buildInput(inputArg: string | undefined, dryRun: boolean, indexes: string[]): Record<string, unknown> {
+  const input = readInputArg(inputArg);
+  if (dryRun) {
+    if (input['dryRun'] !== undefined && input['dryRun'] !== true) throw new UsageError('--dry-run contradicts "dryRun" in --input');
+    input['dryRun'] = true;
+  }
+  if (indexes.length > 0) {
+    if (input['indexIds'] !== undefined) throw new UsageError('give the indexes either with --index or as "indexIds" in --input, not both');
+    if (indexes.some((id) => id.trim() === '')) throw new UsageError('--index: an index id cannot be empty');
+    input['indexIds'] = [...new Set(indexes)];
+  }
+  return input;
+}
+
+export function parseExecuteArgs(argv: string[]): ExecuteOptions | 'help' {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        'state-machine-arn': { type: 'string' },
+        stack: { type: 'string' },
+        bucket: { type: 'string' },
+        input: { type: 'string' },
+        'dry-run': { type: 'boolean' },
+        index: { type: 'string', multiple: true },
+        'no-wait': { type: 'boolean' },
+        'poll-seconds': { type: 'string' },
+        report: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (values.help) return 'help';
+  const arn = values['state-machine-arn'];
+  if (arn !== undefined && !isStateMachineArn(arn)) {
+    throw new UsageError(`--state-machine-arn: not a state machine ARN (arn:aws:states:<region>:<account>:stateMachine:<name>): ${JSON.stringify(arn)}`);
+  }
+  if (values.stack !== undefined && values.stack.trim() === '') throw new UsageError('--stack: give a stack name');
+  if (values.bucket !== undefined && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(values.bucket)) {
+    throw new UsageError(`--bucket: not an S3 bucket name: ${JSON.stringify(values.bucket)}`);
+  }
+  return {
+    stateMachineArn: arn,
+    stack: values.stack ?? DEFAULT_STACK,
+    bucket: values.bucket,
+    input: buildInput(values.input, values['dry-run'] ?? false, values.index ?? []),
+    wait: !(values['no-wait'] ?? false),
+    pollSeconds: pollSeconds(values['poll-seconds']),
+    reportFile: values.report,
+  };
+}

@@ -1,0 +1,236 @@
+/**
+ * `npm run execute`: starts an execution of the deployed state machine, follows it to the end and
+ * prints its report — the deployed counterpart of `npm start`.
+ *
+ * Exit status: 0 it succeeded and no index failed; 1 it failed after it started optimizing, timed
+ * out or was aborted; 2 bad usage, an execution that could not start, or one that failed before
+ * optimizing (Input.Invalid, credentials, the listing).
+ */
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { setTimeout as delay } from 'node:timers/promises';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import type { RunReport } from '../../functions/domain/report.ts';
+import { arnRegion, EXECUTE_HELP, isStateMachineArn, parseExecuteArgs, type ExecuteOptions } from './execute-args.ts';
+import { UsageError } from './execution-input-arg.ts';
+import { errorText, followExecution, type FollowResult } from './execution-follower.ts';
+import {
+  causeText,
+  failedFromOutput,
+  formatOutputSummary,
+  readRunReport,
+  reportLocationFor,
+  reportLocationFromOutput,
+} from './execution-report.ts';
+import { formatReportTable, reportFileContent } from './report-table.ts';
+import { readStackOutputs, type StackOutputs } from './stack-outputs.ts';
+
+export interface AwsClients {
+  sfn(region: string): SFNClient;
+  s3(region: string): S3Client;
+  /** Without a region: the SDK's default chain (AWS_REGION, the profile). */
+  cfn(region: string | undefined): CloudFormationClient;
+}
+
+export interface ExecuteDeps {
+  clients: AwsClients;
+  write(line: string): void;
+  writeError(line: string): void;
+  sleep(ms: number): Promise<void>;
+  now?: () => Date;
+}
+
+/** manual-20250102T030405Z-1a2b3c: sorts by time, says who started it, and never collides. */
+export function executionName(now: Date, suffix: string = randomBytes(3).toString('hex')): string {
+  const stamp = now.toISOString().replace(/\.\d+Z$/, 'Z').replace(/[-:]/g, '');
+  return `manual-${stamp}-${suffix}`;
+}
+
+export function consoleUrl(executionArn: string): string {
+  const region = arnRegion(executionArn);
+  return `https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${executionArn}`;
+}
+
+function duration(start: Date | undefined, stop: Date | undefined): string {
+  if (!start || !stop) return '';
+  const s = Math.max(0, Math.round((stop.getTime() - start.getTime()) / 1000));
+  const text = s < 60 ? `${s}s` : s < 3600 ? `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s` : `${Math.floor(s / 3600)}h ${String(Math.floor(s / 60) % 60).padStart(2, '0')}m`;
+  return ` after ${text}`;
+}
+
+/** A state machine ARN without its version or alias, to compare with the stack's output. */
+const unqualified = (arn: string) => arn.split(':').slice(0, 7).join(':');
+
+export async function execute(argv: string[], deps: ExecuteDeps): Promise<number> {
+  const { write, writeError } = deps;
+  let options: ExecuteOptions | 'help';
+  try {
+    options = parseExecuteArgs(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    writeError(`${err.message}\n\n${EXECUTE_HELP}`);
+    return 2;
+  }
+  if (options === 'help') {
+    write(EXECUTE_HELP);
+    return 0;
+  }
+  const opts = options;
+
+  // The stack is read at most once, and only when needed: no ARN given, or a failed run's report to find.
+  let stack: Promise<StackOutputs> | undefined;
+  const stackOutputs = () => (stack ??= readStackOutputs(deps.clients.cfn(opts.stateMachineArn ? arnRegion(opts.stateMachineArn) : undefined), opts.stack));
+
+  let stateMachineArn = opts.stateMachineArn;
+  if (!stateMachineArn) {
+    let outputs: StackOutputs;
+    try {
+      outputs = await stackOutputs();
+    } catch (err) {
+      writeError(`No state machine to run: ${errorText(err)}. Give --state-machine-arn ARN, or --stack NAME for another stack.`);
+      return 2;
+    }
+    if (!outputs.stateMachineArn || !isStateMachineArn(outputs.stateMachineArn)) {
+      writeError(`No state machine to run: stack ${opts.stack} has no StateMachineArn output. Give --state-machine-arn ARN.`);
+      return 2;
+    }
+    stateMachineArn = outputs.stateMachineArn;
+    write(`State machine (stack ${opts.stack}): ${stateMachineArn}`);
+  }
+
+  const region = arnRegion(stateMachineArn);
+  const sfn = deps.clients.sfn(region);
+  const name = executionName((deps.now ?? (() => new Date()))());
+  let executionArn: string | undefined;
+  try {
+    ({ executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(opts.input) })));
+  } catch (err) {
+    writeError(`Could not start the execution of ${stateMachineArn}: ${errorText(err)}`);
+    return 2;
+  }
+  if (!executionArn) {
+    writeError(`Could not start the execution of ${stateMachineArn}: Step Functions returned no execution ARN`);
+    return 2;
+  }
+  write(`Started execution ${name}${opts.input['dryRun'] === true ? ' (dry run)' : ''}`);
+  write(`  ARN:     ${executionArn}`);
+  write(`  Console: ${consoleUrl(executionArn)}`);
+  if (!opts.wait) return 0;
+
+  write(`Following it every ${opts.pollSeconds} s (Ctrl-C stops following, not the execution)…`);
+  let result: FollowResult;
+  try {
+    result = await followExecution({ sfn }, executionArn, { sleep: deps.sleep, write, pollSeconds: opts.pollSeconds });
+  } catch (err) {
+    writeError(`Lost track of the execution: ${errorText(err)}. See it in the console: ${consoleUrl(executionArn)}`);
+    return 1;
+  }
+
+  /** Where a failed run's report is when the history did not say: the run bucket, by naming convention. */
+  const derivedLocation = async (): Promise<string> => {
+    if (opts.bucket) return reportLocationFor(opts.bucket, executionArn);
+    const outputs = await stackOutputs();
+    if (outputs.stateMachineArn && unqualified(outputs.stateMachineArn) !== unqualified(stateMachineArn)) {
+      throw new Error(`stack ${opts.stack} belongs to another state machine; give --bucket NAME`);
+    }
+    if (!outputs.runBucketName) throw new Error(`stack ${opts.stack} has no RunBucketName output; give --bucket NAME`);
+    return reportLocationFor(outputs.runBucketName, executionArn);
+  };
+
+  // One real run per org at a time: this one gave way to a run still going, and changed nothing.
+  const gaveWay = result.output as { outcome?: unknown; message?: unknown; runningExecution?: unknown; runningSince?: unknown } | undefined;
+  if (result.status === 'SUCCEEDED' && gaveWay?.outcome === 'already-running') {
+    write('');
+    write(`Not run: ${String(gaveWay.message)} (${String(gaveWay.runningExecution)}, running since ${String(gaveWay.runningSince)}).`);
+    if (opts.reportFile) writeError(`No report to write to ${opts.reportFile}.`);
+    write(`Execution SUCCEEDED${duration(result.startDate, result.stopDate)}`);
+    return 0;
+  }
+
+  // A refused input never gets past ValidateInput, whatever the history could tell.
+  const started = result.startedOptimizing && result.error !== 'Input.Invalid';
+  let report: RunReport | undefined;
+  let location: string | undefined;
+  let problem: string | undefined;
+  const reported = result.reportLocation !== undefined || result.status === 'SUCCEEDED' || (result.status === 'FAILED' && started);
+  if (reported) {
+    location = reportLocationFromOutput(result.output) ?? result.reportLocation;
+    if (!location) {
+      try {
+        location = await derivedLocation();
+      } catch (err) {
+        problem = `cannot tell where it is (${errorText(err)})`;
+      }
+    }
+    if (location) {
+      try {
+        report = await readRunReport(deps.clients.s3(region), location);
+      } catch (err) {
+        problem = errorText(err);
+      }
+    }
+  }
+
+  write('');
+  if (report && location) {
+    write(formatReportTable(report));
+    write('');
+    write(`Report: ${location}`);
+    if (opts.reportFile) {
+      try {
+        writeFileSync(opts.reportFile, reportFileContent(report));
+        write(`Report written to ${opts.reportFile}`);
+      } catch (err) {
+        writeError(`Cannot write ${opts.reportFile}: ${errorText(err)}`);
+      }
+    }
+  } else {
+    if (problem) {
+      write(`Could not read the report: ${problem}.`);
+      const summary = formatOutputSummary(result.output);
+      if (summary.length > 0) {
+        write('From the execution itself:');
+        for (const line of summary) write(`  ${line}`);
+      }
+    } else if (result.status === 'TIMED_OUT' || result.status === 'ABORTED') {
+      write('No report: the execution ended before its Report state ran.');
+    }
+    if (opts.reportFile) writeError(`No report to write to ${opts.reportFile}.`);
+  }
+
+  let code: number;
+  if (result.status === 'SUCCEEDED') code = (report?.summary.failed ?? failedFromOutput(result.output) ?? 0) > 0 ? 1 : 0;
+  else if (result.status === 'FAILED') code = started ? 1 : 2;
+  else code = 1;
+
+  const cause = causeText(result.cause);
+  const status = `Execution ${result.status}${duration(result.startDate, result.stopDate)}${result.error ? `: ${result.error}` : ''}${cause && !report ? ` — ${cause}` : ''}`;
+  if (code === 2) writeError(`The run could not start. ${status}`);
+  else write(status);
+  return code;
+}
+
+if (import.meta.main) {
+  const deps: ExecuteDeps = {
+    clients: {
+      sfn: (region) => new SFNClient({ region }),
+      s3: (region) => new S3Client({ region, followRegionRedirects: true }),
+      cfn: (region) => new CloudFormationClient(region ? { region } : {}),
+    },
+    write: (line) => process.stdout.write(`${line}\n`),
+    writeError: (line) => process.stderr.write(`${line}\n`),
+    sleep: (ms) => delay(ms),
+  };
+  execute(process.argv.slice(2), deps).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      // A message, never a stack: the operator needs to know what failed, not where in this file.
+      process.stderr.write(`npm run execute: unexpected error: ${errorText(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

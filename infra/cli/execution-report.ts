@@ -1,0 +1,89 @@
+/**
+ * The report of a deployed execution: where it is (the execution's output, the Report state's
+ * output in the history, or runs/<state machine>/<execution>/report.json in the run bucket),
+ * reading it from S3, and what to show when it cannot be read.
+ */
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { RunReport } from '../../functions/domain/report.ts';
+import { runKey } from '../../functions/store/run-store.ts';
+import { errorText } from './execution-follower.ts';
+
+export class ReportUnavailable extends Error {
+  override name = 'ReportUnavailable';
+}
+
+export function reportLocationFor(bucket: string, executionArn: string): string {
+  return `s3://${bucket}/${runKey(executionArn, 'report')}`;
+}
+
+function parseS3Url(location: string): { bucket: string; key: string } | null {
+  const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(location);
+  return m ? { bucket: m[1]!, key: m[2]! } : null;
+}
+
+export async function readRunReport(s3: S3Client, location: string): Promise<RunReport> {
+  const where = parseS3Url(location);
+  if (!where) throw new ReportUnavailable(`${location} is not an s3:// location`);
+  let text: string | undefined;
+  try {
+    const res = await s3.send(new GetObjectCommand({ Bucket: where.bucket, Key: where.key }));
+    text = await res.Body?.transformToString('utf-8');
+  } catch (err) {
+    const name = err instanceof Error ? err.name : '';
+    if (name === 'NoSuchKey') throw new ReportUnavailable(`${location} does not exist`);
+    throw new ReportUnavailable(`cannot read ${location}: ${errorText(err)}`);
+  }
+  let report: unknown;
+  try {
+    report = JSON.parse(text ?? '');
+  } catch {
+    throw new ReportUnavailable(`${location} is not JSON`);
+  }
+  const r = report as Partial<RunReport> | null;
+  if (typeof r !== 'object' || r === null || typeof r.summary !== 'object' || !Array.isArray(r.indexes)) {
+    throw new ReportUnavailable(`${location} is not a run report`);
+  }
+  return report as RunReport;
+}
+
+/** The `report` field of a succeeded execution's output. */
+export function reportLocationFromOutput(output: unknown): string | undefined {
+  const location = typeof output === 'object' && output !== null ? (output as Record<string, unknown>)['report'] : undefined;
+  return typeof location === 'string' ? location : undefined;
+}
+
+type Summary = RunReport['summary'];
+
+function isSummary(v: unknown): v is Summary {
+  return typeof v === 'object' && v !== null && ['total', 'optimized', 'skipped', 'failed'].every((k) => typeof (v as Record<string, unknown>)[k] === 'number');
+}
+
+/** The failed count the execution's own output gives, when there is no report to read. */
+export function failedFromOutput(output: unknown): number | undefined {
+  const summary = (output as { summary?: unknown } | null | undefined)?.summary;
+  return isSummary(summary) ? summary.failed : undefined;
+}
+
+/** The execution's output summary `{summary, queryLatencyMs}`, as lines, for when the report cannot be read. */
+export function formatOutputSummary(output: unknown): string[] {
+  const o = (output ?? {}) as { summary?: unknown; queryLatencyMs?: { before?: unknown; after?: unknown } };
+  if (!isSummary(o.summary)) return [];
+  const s = o.summary;
+  const lines = [`${s.total} indexes: ${s.optimized} optimized, ${s.skipped} skipped, ${s.failed} failed` + (s.planned ? `, ${s.planned} planned (dry run)` : '')];
+  const ms = (v: unknown) => (typeof v === 'number' ? `${v.toFixed(1)} ms` : 'not measured');
+  if (o.queryLatencyMs && !s.planned) lines.push(`Query latency: before ${ms(o.queryLatencyMs.before)}, after ${ms(o.queryLatencyMs.after)}`);
+  return lines;
+}
+
+/** A Lambda error's cause is JSON with errorMessage and a stack trace: only the message is shown. */
+export function causeText(cause: string | undefined): string | undefined {
+  if (!cause) return undefined;
+  let text = cause;
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+    if (typeof parsed.errorMessage === 'string') text = parsed.errorMessage;
+  } catch {
+    /* plain text */
+  }
+  return text.length > 500 ? `${text.slice(0, 499)}…` : text;
+}

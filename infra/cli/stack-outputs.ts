@@ -1,0 +1,29 @@
+/** The deployed stack's outputs (infra/optimizer-stack.ts): the state machine and the run bucket. */
+import { DescribeStacksCommand, type CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { errorText } from './execution-follower.ts';
+
+export interface StackOutputs {
+  stateMachineArn?: string;
+  runBucketName?: string;
+}
+
+export class StackLookupError extends Error {
+  override name = 'StackLookupError';
+}
+
+export async function readStackOutputs(cfn: CloudFormationClient, stackName: string): Promise<StackOutputs> {
+  let stacks;
+  try {
+    ({ Stacks: stacks } = await cfn.send(new DescribeStacksCommand({ StackName: stackName })));
+  } catch (err) {
+    throw new StackLookupError(`cannot read stack ${stackName}: ${errorText(err)}`);
+  }
+  const outputs = stacks?.[0]?.Outputs ?? [];
+  const value = (key: string) => outputs.find((o) => o.OutputKey === key)?.OutputValue || undefined;
+  const result: StackOutputs = {};
+  const arn = value('StateMachineArn');
+  const bucket = value('RunBucketName');
+  if (arn) result.stateMachineArn = arn;
+  if (bucket) result.runBucketName = bucket;
+  return result;
+}

@@ -1,0 +1,565 @@
+// The whole optimizer end to end: the state machine definition exactly as the stack synthesizes
+// it, executed by aws-local-stepfunctions (infra/local/run-local.ts), with the real handlers
+// calling the Genesys Cloud simulator over real HTTP. Each test checks what happened to every
+// index (the report), what the simulator saw (PUTs per index, health reads, the gaps between
+// calls) and how the execution ended.
+//
+// The runner sets process.env for the handlers while a run lasts, so runs in one process cannot
+// overlap: the tests run one after the other, with short timings.
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runLocally, type LocalRunResult, type LocalTarget } from '../infra/local/run-local.ts';
+import { synthesizeDefinition, type SynthesizedDefinition } from '../infra/local/definition.ts';
+import { parseScenario } from '../infra/simulator/scenario.ts';
+import { DEMO_SCENARIO_PATH, loadDemoScenario } from '../infra/simulator/scenario-file.ts';
+import { startSimulator, type RecordedRequest, type Simulator } from '../infra/simulator/server.ts';
+import { TokenStore } from '../infra/simulator/tokens.ts';
+import { sharedTokenCache } from '../functions/genesys/token-cache.ts';
+import type { ReportEntry } from '../functions/domain/report.ts';
+
+const FAST = { settleSeconds: 0, healthPollSeconds: 1, healthTimeoutSeconds: 3 };
+const RUN_TIMEOUT_MS = 90_000;
+
+let synthesized: SynthesizedDefinition;
+const simulators: Simulator[] = [];
+const storeDirs: string[] = [];
+
+beforeAll(() => {
+  synthesized = synthesizeDefinition();
+});
+
+afterEach(async () => {
+  await Promise.all(simulators.splice(0).map((s) => s.close()));
+});
+
+afterAll(() => {
+  for (const dir of storeDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+interface Run {
+  sim: Simulator;
+  result: LocalRunResult;
+  /** The functions' JSON log lines. */
+  lines: string[];
+  storeDir: string;
+  wallMs: number;
+}
+
+/** A valid index record (qualifies under the default policy) with a fast behaviour unless told otherwise. */
+function index(id: string, behaviour: Record<string, unknown> = {}, record: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    id,
+    name: `name-${id}`,
+    type: 'conversation',
+    status: 'active',
+    shardCount: 6,
+    replicaCount: 1,
+    maxDocumentCount: 12_000_000,
+    storageBytes: 2_000_000_000,
+    lastRefresh: '2026-11-01T00:00:00.000Z',
+    ...record,
+    behaviour: { refreshSeconds: 0, ...behaviour },
+  };
+}
+
+async function startSim(scenario: unknown): Promise<Simulator> {
+  const sim = await startSimulator({ scenario: parseScenario(scenario) });
+  simulators.push(sim);
+  return sim;
+}
+
+async function runAgainst(sim: Simulator, input: unknown, target: Partial<LocalTarget> = {}): Promise<Run> {
+  const storeDir = mkdtempSync(join(tmpdir(), 'sm-test-'));
+  storeDirs.push(storeDir);
+  // A token cached by an earlier test for a simulator on the same (reused) port would cost a 401.
+  sharedTokenCache.clear();
+  const lines: string[] = [];
+  const started = Date.now();
+  const result = await runLocally({
+    input,
+    target: { apiUrl: sim.apiUrl, loginUrl: sim.loginUrl, clientId: sim.credentials.clientId, clientSecret: sim.credentials.clientSecret, ...target },
+    storeDir,
+    onLogLine: (line) => lines.push(line),
+    synthesized,
+    timeoutMs: RUN_TIMEOUT_MS,
+  });
+  return { sim, result, lines, storeDir, wallMs: Date.now() - started };
+}
+
+async function run(scenario: unknown, input: unknown = { timing: FAST }): Promise<Run> {
+  return runAgainst(await startSim(scenario), input);
+}
+
+const calls = (sim: Simulator, endpoint: RecordedRequest['endpoint'], id?: string): RecordedRequest[] =>
+  sim.requests.filter((r) => r.endpoint === endpoint && (id === undefined || r.indexId === id)).sort((a, b) => a.at - b.at);
+const puts = (sim: Simulator, id?: string) => calls(sim, 'put', id);
+const healthReads = (sim: Simulator, id?: string) => calls(sim, 'health', id);
+const gaps = (rs: RecordedRequest[]) => rs.slice(1).map((r, i) => r.at - rs[i]!.at);
+
+function entry(r: Run, id: string): ReportEntry {
+  const found = r.result.report?.indexes.filter((e) => e.id === id) ?? [];
+  expect(found, `report entries for ${id}`).toHaveLength(1);
+  return found[0]!;
+}
+
+/** Every listed index is in the report exactly once, and nothing else is. */
+function expectReportCovers(r: Run, ids: string[]): void {
+  expect(r.result.report, 'the run wrote a report').not.toBeNull();
+  const reported = r.result.report!.indexes.map((e) => e.id);
+  expect([...reported].sort()).toEqual([...ids].sort());
+  const s = r.result.report!.summary;
+  expect(s.total).toBe(ids.length);
+  expect(s.optimized + s.skipped + s.failed + s.planned).toBe(ids.length);
+}
+
+/** State transitions of each Map iteration, by index id. */
+function transitionsPerIndex(result: LocalRunResult): Map<string, number> {
+  const idByIteration = new Map<number, string>();
+  const counts = new Map<number, number>();
+  for (const e of result.events) {
+    if (e.type === 'MapIterationStarted' && e.index !== undefined) {
+      idByIteration.set(e.index, (e as unknown as { input: { indexId: string } }).input.indexId);
+    }
+    if (e.type === 'StateEntered' && e.index !== undefined) counts.set(e.index, (counts.get(e.index) ?? 0) + 1);
+  }
+  return new Map([...counts].map(([i, n]) => [idByIteration.get(i)!, n]));
+}
+
+describe('the built-in demo scenario', () => {
+  // What each special index of demo-scenario.json must end as, keyed on its behaviour.$comment.
+  const EXPECTED: Array<{ comment: RegExp; outcome: ReportEntry['outcome']; reason?: RegExp; puts: number }> = [
+    { comment: /over 10 GiB/, outcome: 'skipped', reason: /requires archival before optimization/, puts: 0 },
+    { comment: /exceeds shard limit/, outcome: 'skipped', reason: /exceeds maximum node capacity limits \(\d+ shards > 50\)/, puts: 0 },
+    { comment: /exceeds replica limit/, outcome: 'skipped', reason: /exceeds maximum node capacity limits \(4 replicas > 3\)/, puts: 0 },
+    { comment: /malformed record/, outcome: 'skipped', reason: /malformed record: .*shardCount/, puts: 0 },
+    { comment: /already refreshing at start/, outcome: 'skipped', reason: /busy: already refreshing/, puts: 0 },
+    { comment: /red before optimization/, outcome: 'skipped', reason: /unhealthy: health red at the start/, puts: 0 },
+    { comment: /red after refresh/, outcome: 'failed', reason: /health red after optimization/, puts: 1 },
+    { comment: /PUT rejected: schema validation \(400\)/, outcome: 'failed', reason: /rejected \(400\).*Validation failed: reindexStrategy 'async_background' is not supported/, puts: 1 },
+    { comment: /deleted after list/, outcome: 'failed', reason: /not found \(404\)/, puts: 0 },
+    { comment: /PUT throttled once/, outcome: 'optimized', puts: 2 },
+    { comment: /PUT throttled twice/, outcome: 'optimized', puts: 3 },
+    { comment: /cluster busy once on PUT/, outcome: 'optimized', puts: 2 },
+    { comment: /health 503 for \d+ s after PUT/, outcome: 'optimized', puts: 1 },
+    { comment: /yellow \(not 503\) while refreshing/, outcome: 'optimized', puts: 1 },
+    { comment: /slow health/, outcome: 'optimized', puts: 1 },
+  ];
+
+  it('reports every index once with the outcome its behaviour calls for, and fails with Run.IndexesFailed', async () => {
+    const raw = JSON.parse(readFileSync(DEMO_SCENARIO_PATH, 'utf8')) as { indexes: Array<{ id: string; behaviour?: { $comment?: string } }> };
+    const sim = await startSimulator({ scenario: await loadDemoScenario() });
+    simulators.push(sim);
+    // Index 13 refreshes for 5 s after its PUT: the timeout must outlast it.
+    const r = await runAgainst(sim, { timing: { settleSeconds: 0, healthPollSeconds: 1, healthTimeoutSeconds: 10 }, maxConcurrency: 40 });
+
+    const ids = raw.indexes.map((ix) => ix.id);
+    expect(ids).toHaveLength(40);
+    expectReportCovers(r, ids);
+    for (const ix of raw.indexes) {
+      const comment = ix.behaviour?.$comment;
+      const rule = comment === undefined ? { outcome: 'optimized' as const, puts: 1, reason: undefined } : EXPECTED.find((x) => x.comment.test(comment));
+      expect(rule, `a rule for "${comment}" (${ix.id})`).toBeDefined();
+      const e = entry(r, ix.id);
+      expect({ id: ix.id, outcome: e.outcome }).toEqual({ id: ix.id, outcome: rule!.outcome });
+      if (rule!.reason) expect(e.reason, ix.id).toMatch(rule!.reason);
+      if (rule!.outcome === 'optimized') expect(e.reason, ix.id).toBeNull();
+      // PUTs that reached the index (a 429 or 503 counts; a pre-check that stopped the index sends none).
+      expect({ id: ix.id, puts: puts(sim, ix.id).length }).toEqual({ id: ix.id, puts: rule!.puts });
+    }
+    // Retry-After 2, twice: never sooner.
+    for (const gap of gaps(puts(sim, 'idx-018-email-threads-emea'))) expect(gap).toBeGreaterThanOrEqual(2000);
+
+    expect(r.result.report!.summary).toEqual({ total: 40, optimized: 29, skipped: 8, failed: 3, planned: 0 });
+    expect(r.result.status).toBe('FAILED');
+    expect(r.result.error?.name).toBe('Run.IndexesFailed');
+    expect(r.result.error?.cause).toMatch(/^3 of 40 indexes failed\./);
+    expect(r.result.report!.error).toEqual(r.result.error);
+    expect(typeof r.result.report!.queryLatencyMs.before).toBe('number');
+    expect(typeof r.result.report!.queryLatencyMs.after).toBe('number');
+    expect(calls(sim, 'probe').filter((q) => q.status === 200)).toHaveLength(2);
+
+    expect(existsSync(r.result.reportPath)).toBe(true);
+    expect(JSON.parse(readFileSync(r.result.reportPath, 'utf8'))).toEqual(r.result.report);
+    console.log(`demo: ${r.wallMs} ms, ${r.result.transitions} transitions, max payload ${r.result.maxPayloadBytes} B, ${sim.requests.length} requests`);
+  }, 60_000);
+});
+
+describe('each per-index branch', { timeout: 30_000 }, () => {
+  it('throttled (429, Retry-After 2) then accepted: two PUTs at least 2 s apart, one pre-check', async () => {
+    const r = await run({
+      indexes: [index('throttled', { faults: { put: [{ status: 429, times: 1, retryAfterSeconds: 2 }] } }), index('calm')],
+    });
+    expectReportCovers(r, ['throttled', 'calm']);
+    expect(entry(r, 'throttled')).toMatchObject({ outcome: 'optimized', reason: null });
+    expect(entry(r, 'calm')).toMatchObject({ outcome: 'optimized', reason: null });
+    const p = puts(r.sim, 'throttled');
+    expect(p.map((q) => q.status)).toEqual([429, 202]);
+    expect(gaps(p)[0]).toBeGreaterThanOrEqual(2000);
+    // The pre-check runs on the first attempt only, then one read after the accepted PUT.
+    expect(healthReads(r.sim, 'throttled')).toHaveLength(2);
+    expect(puts(r.sim, 'calm')).toHaveLength(1);
+    expect(r.result.status).toBe('SUCCEEDED');
+    expect(r.result.report!.error).toBeNull();
+  });
+
+  it('throttled beyond retries.maxAttempts: failed after exactly maxAttempts PUTs, the reason says so', async () => {
+    const r = await run(
+      { indexes: [index('always-429', { faults: { put: [{ status: 429, times: -1, retryAfterSeconds: 1 }] } }), index('calm')] },
+      { timing: FAST, retries: { maxAttempts: 3 } },
+    );
+    expectReportCovers(r, ['always-429', 'calm']);
+    const e = entry(r, 'always-429');
+    expect(e.outcome).toBe('failed');
+    expect(e.reason).toMatch(/gave up after 3 attempts/);
+    expect(e.reason).toMatch(/429/);
+    const p = puts(r.sim, 'always-429');
+    expect(p.map((q) => q.status)).toEqual([429, 429, 429]);
+    for (const gap of gaps(p)) expect(gap).toBeGreaterThanOrEqual(1000);
+    expect(entry(r, 'calm').outcome).toBe('optimized');
+    expect(r.result.status).toBe('FAILED');
+    expect(r.result.error?.name).toBe('Run.IndexesFailed');
+    expect(r.result.error?.cause).toMatch(/1 of 2 indexes failed/);
+  });
+
+  it('Retry-After above retries.maxRetryAfterSeconds: failed after one PUT, without waiting', async () => {
+    const r = await run(
+      { indexes: [index('long-wait', { faults: { put: [{ status: 429, times: -1, retryAfterSeconds: 30 }] } }), index('calm')] },
+      { timing: FAST, retries: { maxRetryAfterSeconds: 5 } },
+    );
+    expectReportCovers(r, ['long-wait', 'calm']);
+    const e = entry(r, 'long-wait');
+    expect(e.outcome).toBe('failed');
+    expect(e.reason).toMatch(/30 s wait, more than the 5 s bound/);
+    expect(puts(r.sim, 'long-wait')).toHaveLength(1);
+    expect(r.wallMs).toBeLessThan(15_000);
+    expect(r.result.error?.name).toBe('Run.IndexesFailed');
+  });
+
+  it('busy (503 on the PUT once): retried after healthPollSeconds, then optimized', async () => {
+    const r = await run({
+      indexes: [index('busy', { faults: { put: [{ status: 503, times: 1, message: 'Cluster rebalancing in progress; retry later' }] } }), index('calm')],
+    });
+    expectReportCovers(r, ['busy', 'calm']);
+    expect(entry(r, 'busy')).toMatchObject({ outcome: 'optimized', reason: null });
+    const p = puts(r.sim, 'busy');
+    expect(p.map((q) => q.status)).toEqual([503, 202]);
+    expect(gaps(p)[0]).toBeGreaterThanOrEqual(1000);
+    expect(r.sim.indexState('busy')?.acceptedPutCount).toBe(1);
+    expect(r.result.status).toBe('SUCCEEDED');
+  });
+
+  it('refreshing after the PUT (health 503 for 2 s) then green: optimized after several health reads', async () => {
+    const r = await run(
+      { indexes: [index('refreshing', { refreshSeconds: 2 }), index('calm')] },
+      { timing: { settleSeconds: 0, healthPollSeconds: 1, healthTimeoutSeconds: 8 } },
+    );
+    expectReportCovers(r, ['refreshing', 'calm']);
+    expect(entry(r, 'refreshing')).toMatchObject({ outcome: 'optimized', reason: null });
+    const [put] = puts(r.sim, 'refreshing');
+    expect(puts(r.sim, 'refreshing')).toHaveLength(1);
+    const after = healthReads(r.sim, 'refreshing').filter((q) => q.at >= put!.at);
+    expect(after.length).toBeGreaterThanOrEqual(3);
+    expect(after.length).toBeLessThanOrEqual(5);
+    expect(after.slice(0, -1).every((q) => q.status === 503)).toBe(true);
+    expect(after.at(-1)!.status).toBe(200);
+    for (const gap of gaps(after)) expect(gap).toBeGreaterThanOrEqual(1000);
+    // Optimize, OptimizeOutcome, Settle, then (Verify, VerifyOutcome, PollWait) per 503, then Verify, VerifyOutcome, Optimized.
+    const transitions = transitionsPerIndex(r.result);
+    expect(transitions.get('calm')).toBe(6);
+    expect(transitions.get('refreshing')).toBe(6 + 3 * (after.length - 1));
+    expect(r.result.status).toBe('SUCCEEDED');
+  });
+
+  it('red after the refresh: failed "health red"', async () => {
+    const r = await run({ indexes: [index('goes-red', { healthAfterRefresh: 'red' }), index('calm')] });
+    expectReportCovers(r, ['goes-red', 'calm']);
+    expect(entry(r, 'goes-red')).toMatchObject({ outcome: 'failed', reason: 'health red after optimization' });
+    expect(puts(r.sim, 'goes-red')).toHaveLength(1);
+    expect(entry(r, 'calm').outcome).toBe('optimized');
+    expect(r.result.error?.name).toBe('Run.IndexesFailed');
+    expect(r.result.error?.cause).toContain('name-goes-red: health red after optimization');
+  });
+
+  it('400 on the PUT: failed at once, exactly one PUT, Genesys\' message in the reason', async () => {
+    const message = "Validation failed: refreshPolicy 'on_demand' is not allowed for index type 'knowledge'";
+    const r = await run({ indexes: [index('rejected', { faults: { put: [{ status: 400, times: -1, message }] } }), index('calm')] });
+    expectReportCovers(r, ['rejected', 'calm']);
+    const e = entry(r, 'rejected');
+    expect(e.outcome).toBe('failed');
+    expect(e.reason).toContain(message);
+    expect(e.reason).toMatch(/rejected \(400\)/);
+    expect(e.reason).toMatch(/correlation id [0-9a-f-]{36}/);
+    expect(puts(r.sim, 'rejected')).toHaveLength(1);
+    expect(entry(r, 'calm').outcome).toBe('optimized');
+  });
+
+  it('never healthy within healthTimeoutSeconds: failed "health timeout" at the deadline, not later', async () => {
+    const r = await run({ indexes: [index('stuck', { refreshSeconds: 60 }), index('calm')] });
+    expectReportCovers(r, ['stuck', 'calm']);
+    const e = entry(r, 'stuck');
+    expect(e.outcome).toBe('failed');
+    expect(e.reason).toMatch(/^health timeout: still refreshing \(503\) 3 s after the PUT/);
+    const [put] = puts(r.sim, 'stuck');
+    const after = healthReads(r.sim, 'stuck').filter((q) => q.at >= put!.at);
+    expect(after.length).toBeGreaterThanOrEqual(3);
+    expect(after.every((q) => q.status === 503)).toBe(true);
+    const waited = after.at(-1)!.at - put!.at;
+    expect(waited).toBeGreaterThanOrEqual(2900);
+    expect(waited).toBeLessThan(5000);
+    expect(entry(r, 'calm').outcome).toBe('optimized');
+  });
+
+  it('deleted after the listing (404): that index fails, the others are optimized', async () => {
+    const r = await run({ indexes: [index('gone', { deletedAfterList: true }), index('calm-1'), index('calm-2')] });
+    expectReportCovers(r, ['gone', 'calm-1', 'calm-2']);
+    const e = entry(r, 'gone');
+    expect(e.outcome).toBe('failed');
+    expect(e.reason).toMatch(/not found \(404\)/);
+    expect(calls(r.sim, 'health', 'gone').map((q) => q.status)).toEqual([404]);
+    expect(puts(r.sim, 'gone')).toHaveLength(0);
+    for (const id of ['calm-1', 'calm-2']) {
+      expect(entry(r, id).outcome).toBe('optimized');
+      expect(puts(r.sim, id)).toHaveLength(1);
+    }
+    expect(r.result.report!.summary).toMatchObject({ optimized: 2, failed: 1 });
+  });
+
+  it('red at the start and refreshing at the start: skipped by the pre-check with a reason, never PUT', async () => {
+    const r = await run({
+      indexes: [index('red-now', { health: 'red' }), index('refreshing-now', { initiallyRefreshingSeconds: 30 }), index('calm')],
+    });
+    expectReportCovers(r, ['red-now', 'refreshing-now', 'calm']);
+    expect(entry(r, 'red-now')).toMatchObject({ outcome: 'skipped', reason: 'unhealthy: health red at the start of the run' });
+    expect(entry(r, 'refreshing-now').outcome).toBe('skipped');
+    expect(entry(r, 'refreshing-now').reason).toMatch(/^busy: already refreshing/);
+    expect(puts(r.sim, 'red-now')).toHaveLength(0);
+    expect(puts(r.sim, 'refreshing-now')).toHaveLength(0);
+    expect(healthReads(r.sim, 'red-now')).toHaveLength(1);
+    expect(healthReads(r.sim, 'refreshing-now')).toHaveLength(1);
+    expect(puts(r.sim, 'calm')).toHaveLength(1);
+    expect(r.result.status).toBe('SUCCEEDED');
+    expect(r.result.report!.summary).toMatchObject({ optimized: 1, skipped: 2, failed: 0 });
+  });
+
+  it('500 on the PUT twice, then accepted: optimized, with exponential backoff between the attempts', async () => {
+    const r = await run({ indexes: [index('flaky', { faults: { put: [{ status: 500, times: 2 }] } }), index('calm')] });
+    expectReportCovers(r, ['flaky', 'calm']);
+    expect(entry(r, 'flaky')).toMatchObject({ outcome: 'optimized', reason: null });
+    const p = puts(r.sim, 'flaky');
+    expect(p.map((q) => q.status)).toEqual([500, 500, 202]);
+    const [first, second] = gaps(p);
+    expect(first).toBeGreaterThanOrEqual(2000);
+    expect(second).toBeGreaterThanOrEqual(4000);
+    expect(r.result.status).toBe('SUCCEEDED');
+  });
+});
+
+describe('dry run and index subsets', { timeout: 30_000 }, () => {
+  it('a dry run plans without a single PUT or health read and succeeds', async () => {
+    const r = await run(
+      { indexes: [index('a'), index('b'), index('too-many-shards', {}, { shardCount: 80 })] },
+      { dryRun: true, timing: FAST },
+    );
+    expectReportCovers(r, ['a', 'b', 'too-many-shards']);
+    expect(entry(r, 'a')).toMatchObject({ outcome: 'planned', reason: null });
+    expect(entry(r, 'b')).toMatchObject({ outcome: 'planned', reason: null });
+    expect(entry(r, 'too-many-shards').outcome).toBe('skipped');
+    expect(entry(r, 'too-many-shards').reason).toMatch(/exceeds maximum node capacity limits/);
+    expect(puts(r.sim)).toHaveLength(0);
+    expect(healthReads(r.sim)).toHaveLength(0);
+    expect(new Set(r.sim.requests.map((q) => q.endpoint))).toEqual(new Set(['token', 'list']));
+    expect(r.result.report!.dryRun).toBe(true);
+    expect(r.result.report!.summary).toMatchObject({ planned: 2, skipped: 1, optimized: 0, failed: 0 });
+    expect(r.result.status).toBe('SUCCEEDED');
+    expect(r.result.invocations.optimize + r.result.invocations.verify).toBe(0);
+  });
+
+  it('indexIds: only those indexes are PUT and reported', async () => {
+    const r = await run({ indexes: [index('a'), index('b'), index('c'), index('d')] }, { indexIds: ['b', 'd'], timing: FAST });
+    expectReportCovers(r, ['b', 'd']);
+    expect(entry(r, 'b').outcome).toBe('optimized');
+    expect(entry(r, 'd').outcome).toBe('optimized');
+    expect(new Set(puts(r.sim).map((q) => q.indexId))).toEqual(new Set(['b', 'd']));
+    expect(puts(r.sim)).toHaveLength(2);
+    expect(new Set(healthReads(r.sim).map((q) => q.indexId))).toEqual(new Set(['b', 'd']));
+    expect(r.result.status).toBe('SUCCEEDED');
+  });
+
+  it('indexIds with an id the org does not have: FAILED with Input.Invalid naming indexIds, no PUT', async () => {
+    const r = await run({ indexes: [index('a'), index('b')] }, { indexIds: ['a', 'no-such-index'], timing: FAST });
+    expect(r.result.status).toBe('FAILED');
+    expect(r.result.error?.name).toBe('Input.Invalid');
+    expect(r.result.error?.cause).toMatch(/^indexIds: /);
+    // Only the unknown id is named, not the one the org has.
+    expect(r.result.error?.cause).toMatch(/1 unknown index id\(s\).*: no-such-index$/);
+    expect(puts(r.sim)).toHaveLength(0);
+    expect(healthReads(r.sim)).toHaveLength(0);
+  });
+});
+
+describe('bad execution input fails before any Genesys call', { timeout: 30_000 }, () => {
+  it.each([
+    ['an unknown field', { dryrun: true }, /^dryrun: unknown field/],
+    ['a wrong type', { dryRun: 'yes' }, /^dryRun: must be true or false/],
+    ['a negative timing', { timing: { settleSeconds: -5 } }, /^timing\.settleSeconds: must be between 0 and/],
+    ['an empty indexIds', { indexIds: [] }, /^indexIds: is empty/],
+    ['maxConcurrency 0', { maxConcurrency: 0 }, /maxConcurrency: must be between 1 and 40, got 0/],
+  ])('%s', async (_what, input, cause) => {
+    const r = await run({ indexes: [index('a'), index('b')] }, input);
+    expect(r.result.status).toBe('FAILED');
+    expect(r.result.error?.name).toBe('Input.Invalid');
+    expect(r.result.error?.cause).toMatch(cause);
+    expect(r.sim.requests).toHaveLength(0);
+    expect(r.result.report).toBeNull();
+    expect(r.result.invocations).toEqual({ fetch: 0, validate: 1, optimize: 0, verify: 0, report: 0 });
+  });
+});
+
+describe('a permission the OAuth client lacks', { timeout: 30_000 }, () => {
+  it('403 on every PUT (search:write denied): FAILED with Genesys.Forbidden naming search:write, every index reported', async () => {
+    const r = await run({ org: { deniedPermissions: ['search:write'] }, indexes: [index('a'), index('b'), index('c')] });
+    expectReportCovers(r, ['a', 'b', 'c']);
+    for (const id of ['a', 'b', 'c']) {
+      const e = entry(r, id);
+      expect(e.outcome).toBe('failed');
+      expect(e.reason).toContain('search:write');
+      expect(puts(r.sim, id).map((q) => q.status)).toEqual([403]);
+    }
+    expect(r.result.status).toBe('FAILED');
+    expect(r.result.error?.name).toBe('Genesys.Forbidden');
+    expect(r.result.error?.cause).toMatch(/lacks the permission search:write/);
+    expect(r.result.report!.error?.name).toBe('Genesys.Forbidden');
+  });
+});
+
+describe('payload size', () => {
+  const TYPES = ['conversation', 'transcript', 'email', 'chat', 'voice', 'survey', 'evaluation', 'speech'];
+  const TOPICS = ['interactions', 'transcripts', 'email-threads', 'chat-sessions', 'voice-metadata', 'survey-responses', 'quality-evaluations', 'speech-topics'];
+  const REGIONS = ['emea', 'amer', 'apac', 'latam'];
+  const KIB = 1024;
+
+  /** An org of `n` qualifying indexes with UUID ids and realistic names, optimized at once (no refresh time). */
+  function largeOrg(n: number, org: Record<string, unknown> = {}): Record<string, unknown> {
+    const indexes = Array.from({ length: n }, (_, i) => ({
+      id: randomUUID(),
+      name: `${TOPICS[i % TOPICS.length]}-${REGIONS[i % REGIONS.length]}-${2020 + (i % 7)}-${String(1 + (i % 12)).padStart(2, '0')}-${String(i).padStart(4, '0')}`,
+      type: TYPES[i % TYPES.length],
+      status: 'active',
+      shardCount: 1 + (i % 50),
+      replicaCount: i % 4,
+      maxDocumentCount: 1_000_000 * (1 + (i % 60)),
+      storageBytes: 50_000_000 + ((i * 7_919_993) % 10_000_000_000),
+      lastRefresh: new Date(Date.UTC(2026, 9, 1) + i * 3_600_000).toISOString(),
+      behaviour: { refreshSeconds: 0 },
+    }));
+    return { org: { rateLimitPerMinute: 1_000_000, pageSizeCap: 100, ...org }, indexes };
+  }
+  const LARGE_RUN = { timing: { settleSeconds: 0, healthPollSeconds: 1, healthTimeoutSeconds: 30 }, maxConcurrency: 40 };
+  const idsOf = (scenario: Record<string, unknown>) => (scenario['indexes'] as Array<{ id: string }>).map((ix) => ix.id);
+
+  it('2,000 indexes with UUID ids: all optimized, the largest state stays under half the 256 KiB limit', async () => {
+    const scenario = largeOrg(2000);
+    const sim = await startSim(scenario);
+    const r = await runAgainst(sim, LARGE_RUN);
+
+    const ids = idsOf(scenario);
+    expect(r.result.status).toBe('SUCCEEDED');
+    expectReportCovers(r, ids);
+    expect(r.result.report!.summary).toEqual({ total: 2000, optimized: 2000, skipped: 0, failed: 0, planned: 0 });
+    const putsById = new Map<string, number>();
+    for (const q of puts(sim)) putsById.set(q.indexId!, (putsById.get(q.indexId!) ?? 0) + 1);
+    expect(putsById.size).toBe(2000);
+    expect([...putsById.values()].every((n) => n === 1)).toBe(true);
+    expect(calls(sim, 'list')).toHaveLength(20);
+
+    const perIndex = [...transitionsPerIndex(r.result).values()];
+    expect(perIndex).toHaveLength(2000);
+    // Optimize, OptimizeOutcome, Settle, Verify, VerifyOutcome, Optimized: no extra poll, no retry.
+    expect(perIndex.every((n) => n === 6)).toBe(true);
+    console.log(
+      `2,000 optimized: ${r.wallMs} ms wall, maxPayloadBytes ${r.result.maxPayloadBytes} (${(r.result.maxPayloadBytes / KIB).toFixed(1)} KiB), ` +
+        `${r.result.transitions} transitions (${perIndex[0]} per optimized index), ${sim.requests.length} requests`,
+    );
+    expect(r.wallMs).toBeLessThan(60_000);
+    expect(r.result.maxPayloadBytes, 'largest state input/output in bytes (budget: 128 KiB)').toBeLessThan(128 * KIB);
+  }, 120_000);
+
+  it('2,000 indexes all refused with 403: the failure reasons stay out of the state, under half the 256 KiB limit', async () => {
+    // In AWS a state over 256 KiB ends the execution with States.DataLimitExceeded, which no
+    // Catch handles: the run would end without a report instead of with Genesys.Forbidden.
+    const scenario = largeOrg(2000, { deniedPermissions: ['search:write'] });
+    const sim = await startSim(scenario);
+    // The run-level stop is switched off so that every index fails with its reason.
+    const r = await runAgainst(sim, { ...LARGE_RUN, safety: { maxFailedShare: 1 } });
+    expectReportCovers(r, idsOf(scenario));
+    expect(r.result.report!.summary).toMatchObject({ total: 2000, failed: 2000 });
+    expect(r.result.status).toBe('FAILED');
+    expect(r.result.error?.name).toBe('Genesys.Forbidden');
+    expect(puts(sim).every((q) => q.status === 403)).toBe(true);
+    console.log(`2,000 refused (403): ${r.wallMs} ms wall, maxPayloadBytes ${r.result.maxPayloadBytes} (${(r.result.maxPayloadBytes / KIB).toFixed(1)} KiB)`);
+    expect(r.result.maxPayloadBytes, 'largest state input/output in bytes (budget: 128 KiB)').toBeLessThan(128 * KIB);
+  }, 120_000);
+});
+
+describe('no secret or token leaks', { timeout: 30_000 }, () => {
+  const SECRET = 'S3CR3T-sm-test-0123456789abcdef';
+  const CLIENT_ID = 'sm-test-client';
+
+  function filesUnder(dir: string): string[] {
+    return readdirSync(dir).flatMap((name) => {
+      const path = join(dir, name);
+      return statSync(path).isDirectory() ? filesUnder(path) : [path];
+    });
+  }
+
+  it('never puts the client secret, its Basic form or an access token in logs, events, the report or the error', async () => {
+    const issue = vi.spyOn(TokenStore.prototype, 'issue');
+    try {
+      const basic = Buffer.from(`${CLIENT_ID}:${SECRET}`).toString('base64');
+      const echo = `Validation failed for client ${CLIENT_ID} with secret ${SECRET} (Authorization: Basic ${basic})`;
+      const r = await run({
+        credentials: { clientId: CLIENT_ID, clientSecret: SECRET },
+        // Tokens are revoked often, so several are issued and used during the run.
+        org: { revokeTokenAfterUses: 4, faults: { probe: [{ status: 500, times: 1, message: `probe failed; secret=${SECRET}` }] } },
+        indexes: [
+          index('echoes-secret', { faults: { put: [{ status: 400, times: -1, message: echo }] } }),
+          index('throttled', { faults: { put: [{ status: 429, times: 1, retryAfterSeconds: 1 }] } }),
+          index('goes-red', { healthAfterRefresh: 'red' }),
+          index('gone', { deletedAfterList: true }),
+        ],
+      });
+      expect(r.result.status).toBe('FAILED');
+      expect(r.result.error?.name).toBe('Run.IndexesFailed');
+      expect(entry(r, 'echoes-secret').outcome).toBe('failed');
+      expect(entry(r, 'throttled').outcome).toBe('optimized');
+      // The echo reached the client, and what came back out of it is scrubbed.
+      expect(entry(r, 'echoes-secret').reason).toContain('[redacted]');
+      expect(r.sim.requests.some((q) => q.status === 401)).toBe(true);
+
+      const tokens = issue.mock.results.map((x) => x.value as string);
+      expect(tokens.length).toBeGreaterThanOrEqual(2);
+      const storeFiles = filesUnder(r.storeDir).map((f) => readFileSync(f, 'utf8'));
+      expect(storeFiles.length).toBeGreaterThanOrEqual(3);
+      const haystacks: Array<[string, string]> = [
+        ...r.lines.map((l, i) => [`log line ${i}`, l] as [string, string]),
+        ...r.result.events.map((e, i) => [`event ${i} (${e.type} ${e.state?.name ?? ''})`, JSON.stringify(e)] as [string, string]),
+        ['report', JSON.stringify(r.result.report)],
+        ['error', JSON.stringify(r.result.error)],
+        ['output', JSON.stringify(r.result.output)],
+        ...storeFiles.map((t, i) => [`store file ${i}`, t] as [string, string]),
+      ];
+      expect(r.lines.length).toBeGreaterThan(20);
+      const needles: Array<[string, string]> = [['the secret', SECRET], ['the Basic credential', basic], ...tokens.map((t, i) => [`token ${i}`, t] as [string, string])];
+      const leaks: string[] = [];
+      for (const [where, text] of haystacks) {
+        for (const [what, needle] of needles) if (text.includes(needle)) leaks.push(`${what} in ${where}`);
+      }
+      expect(leaks).toEqual([]);
+    } finally {
+      issue.mockRestore();
+    }
+  });
+});
