@@ -45,7 +45,7 @@ export const handler = taskHandler(logger, 'optimization_trigger', async (event:
       ...(result.status === 'failed' && result.errorName ? { errorName: result.errorName } : {}),
     });
   }
-  const line = { outcome: result.status, attempts: result.attempts, ...(reason ? { reason } : {}), ...(result.status === 'retry' ? { waitSeconds: result.waitSeconds } : {}) };
+  const line = { outcome: result.status, attempts: result.attempts, ...(reason ? { reason } : {}), ...(result.status === 'retry' ? { cause: result.cause, waitSeconds: result.waitSeconds } : {}) };
   if (result.status === 'failed') log.error('optimization failed', line);
   else log.info(`optimization ${result.status}`, line);
   await emitAudit(log, [

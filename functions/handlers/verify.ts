@@ -45,7 +45,7 @@ async function checkHealth(event: HealthEvent, log: Logger, metrics: Metrics): P
     polls: result.polls,
     ...(result.status === 'healthy' ? { health: result.health, diskUsagePercent: result.diskUsage } : {}),
     ...(reason ? { reason } : {}),
-    ...(result.status === 'poll' ? { waitSeconds: result.waitSeconds } : {}),
+    ...(result.status === 'poll' ? { cause: result.cause, waitSeconds: result.waitSeconds } : {}),
   };
   if (result.status === 'failed') log.error('health verification failed', line);
   else log.info(`health verification: ${result.status}`, line);

@@ -6,7 +6,7 @@ import type { Retries } from '../domain/execution-input.ts';
 import type { GenesysClient } from '../genesys/client.ts';
 import { InventoryCollector, type IndexInventory } from '../genesys/inventory.ts';
 import { runKey, type RunStore } from '../store/index.ts';
-import { decideRetry } from './retry-decision.ts';
+import { decideRetry, type RetryCause } from './retry-decision.ts';
 
 export interface FetchProgress {
   attempts: number;
@@ -17,7 +17,7 @@ export interface FetchProgress {
 export type FetchResult = FetchProgress &
   (
     | { status: 'listed'; indexes: number; pages: number; warnings: string[] }
-    | { status: 'retry'; waitSeconds: number; reason: string }
+    | { status: 'retry'; cause: RetryCause; waitSeconds: number; reason: string }
   );
 
 const MAX_WARNINGS_IN_STATE = 5;
@@ -45,7 +45,7 @@ export async function fetchInventory(
     // No inventory means no run: anything that is not worth a retry fails the execution.
     if (!decision.retry) throw err;
     await store.putJson(key, collector.snapshot());
-    return { status: 'retry', attempts, resume: true, waitSeconds: decision.waitSeconds, reason: decision.reason };
+    return { status: 'retry', cause: decision.cause, attempts, resume: true, waitSeconds: decision.waitSeconds, reason: decision.reason };
   }
   const inventory = collector.finish();
   await store.putJson(key, inventory);

@@ -4,7 +4,7 @@
  */
 import type { Retries, Timing } from '../domain/execution-input.ts';
 import type { GenesysClient, OptimizationDirectives } from '../genesys/client.ts';
-import { decideRetry } from './retry-decision.ts';
+import { decideRetry, type RetryCause } from './retry-decision.ts';
 
 export interface OptimizeProgress {
   /** Attempts made so far (0 before the first). */
@@ -25,7 +25,7 @@ export interface OptimizeRequest {
 export type OptimizeResult = OptimizeProgress &
   (
     | { status: 'accepted'; healthDeadline: string; correlationId?: string }
-    | { status: 'retry'; waitSeconds: number; reason: string }
+    | { status: 'retry'; cause: RetryCause; waitSeconds: number; reason: string }
     | { status: 'skipped'; reason: string }
     | { status: 'failed'; reason: string; /** Set for errors the report names for the whole run; null otherwise. */ errorName: string | null }
   );
@@ -49,7 +49,7 @@ export async function optimizeIndex(client: GenesysClient, req: OptimizeRequest,
     return { status: 'accepted', attempts, prechecked, healthDeadline, ...(put.correlationId ? { correlationId: put.correlationId } : {}) };
   } catch (err) {
     const decision = decideRetry(err, attempts, req.retries, req.timing.healthPollSeconds);
-    if (decision.retry) return { status: 'retry', attempts, prechecked, waitSeconds: decision.waitSeconds, reason: decision.reason };
+    if (decision.retry) return { status: 'retry', cause: decision.cause, attempts, prechecked, waitSeconds: decision.waitSeconds, reason: decision.reason };
     return {
       status: 'failed',
       attempts,

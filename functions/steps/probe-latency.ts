@@ -4,11 +4,11 @@
  */
 import type { Retries } from '../domain/execution-input.ts';
 import type { GenesysClient } from '../genesys/client.ts';
-import { decideRetry } from './retry-decision.ts';
+import { decideRetry, type RetryCause } from './retry-decision.ts';
 
 export type ProbeResult = { attempts: number } & (
   | { status: 'measured'; latencyMs: number; throughputRate: number }
-  | { status: 'retry'; waitSeconds: number; reason: string }
+  | { status: 'retry'; cause: RetryCause; waitSeconds: number; reason: string }
   | { status: 'unavailable'; reason: string; /** Set for errors the report names for the whole run; null otherwise. */ errorName: string | null }
 );
 
@@ -19,7 +19,7 @@ export async function probeLatency(client: GenesysClient, retries: Retries, prog
     return { status: 'measured', attempts, latencyMs: probe.latencyMs, throughputRate: Math.round(probe.throughputRate * 1000) / 1000 };
   } catch (err) {
     const decision = decideRetry(err, attempts, retries, 1);
-    if (decision.retry) return { status: 'retry', attempts, waitSeconds: decision.waitSeconds, reason: decision.reason };
+    if (decision.retry) return { status: 'retry', cause: decision.cause, attempts, waitSeconds: decision.waitSeconds, reason: decision.reason };
     return { status: 'unavailable', attempts, reason: decision.reason, errorName: decision.errorName ?? null };
   }
 }

@@ -15,8 +15,18 @@ import {
 import { RunStoreError } from '../store/run-store.ts';
 import { reasonOf } from '../shared/bounded-error.ts';
 
+/** Why a call is tried again: shown in the execution history next to the wait. */
+export type RetryCause = 'throttled' | 'busy' | 'transient';
+
 export type RetryDecision =
-  | { retry: true; waitSeconds: number; reason: string; /** Genesys said how long (Retry-After): never wait less. */ mandated: boolean }
+  | {
+      retry: true;
+      cause: RetryCause;
+      waitSeconds: number;
+      reason: string;
+      /** Genesys said how long (Retry-After): never wait less. */
+      mandated: boolean;
+    }
   | { retry: false; reason: string; errorName?: string };
 
 /** Backoff for transient errors: 2, 4, 8, … seconds, at most a minute. */
@@ -47,12 +57,12 @@ export function decideRetry(err: unknown, attempt: number, retries: Retries, bus
       return giveUp(`rate limited: Genesys asked for a ${err.retryAfterSeconds} s wait, more than the ${retries.maxRetryAfterSeconds} s bound (${reason})`);
     }
     if (exhausted) return giveUp(`gave up after ${attempt} attempts: ${reason}`);
-    return { retry: true, waitSeconds: err.retryAfterSeconds, reason, mandated: true };
+    return { retry: true, cause: 'throttled', waitSeconds: err.retryAfterSeconds, reason, mandated: true };
   }
   if (err instanceof IndexBusyError || err instanceof TransientError) {
     if (exhausted) return giveUp(`gave up after ${attempt} attempts: ${reason}`);
     const wait = err instanceof IndexBusyError ? busyWaitSeconds : backoffSeconds(attempt);
-    return { retry: true, waitSeconds: wait, reason, mandated: false };
+    return { retry: true, cause: err instanceof IndexBusyError ? 'busy' : 'transient', waitSeconds: wait, reason, mandated: false };
   }
   if (err instanceof GenesysError || isRunLevel(err)) return giveUp(reason);
   throw err;

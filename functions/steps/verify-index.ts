@@ -5,7 +5,7 @@
 import type { Retries, Timing } from '../domain/execution-input.ts';
 import type { GenesysClient } from '../genesys/client.ts';
 import type { HealthStatus } from '../genesys/shapes.ts';
-import { decideRetry } from './retry-decision.ts';
+import { decideRetry, type RetryCause } from './retry-decision.ts';
 
 export interface VerifyRequest {
   indexId: string;
@@ -18,7 +18,7 @@ export interface VerifyRequest {
 
 export type VerifyResult = { polls: number } & (
   | { status: 'healthy'; health: Exclude<HealthStatus, 'red'>; diskUsage?: number; queryLatencyMs?: number }
-  | { status: 'poll'; waitSeconds: number; reason: string }
+  | { status: 'poll'; cause: RetryCause | 'refreshing'; waitSeconds: number; reason: string }
   | { status: 'failed'; reason: string; /** Set for errors the report names for the whole run; null otherwise. */ errorName: string | null }
 );
 
@@ -37,7 +37,7 @@ export async function verifyIndex(client: GenesysClient, req: VerifyRequest, now
     const reading = await client.getHealth(req.indexId);
     if (reading.state === 'refreshing') {
       if (now() >= deadline) return timedOut('still refreshing (503)');
-      return { status: 'poll', polls, waitSeconds: Math.min(req.timing.healthPollSeconds, untilDeadline), reason: 'refreshing (503)' };
+      return { status: 'poll', cause: 'refreshing', polls, waitSeconds: Math.min(req.timing.healthPollSeconds, untilDeadline), reason: 'refreshing (503)' };
     }
     const h = reading.health;
     if (h.status === 'red') return { status: 'failed', polls, reason: 'health red after optimization', errorName: null };
@@ -56,6 +56,6 @@ export async function verifyIndex(client: GenesysClient, req: VerifyRequest, now
     }
     if (now() >= deadline) return timedOut(`no health reading (${decision.reason})`);
     const wait = decision.mandated ? decision.waitSeconds : Math.min(decision.waitSeconds, untilDeadline);
-    return { status: 'poll', polls, waitSeconds: wait, reason: decision.reason };
+    return { status: 'poll', cause: decision.cause, polls, waitSeconds: wait, reason: decision.reason };
   }
 }
