@@ -2,8 +2,7 @@
  * The arguments of `npm run execute`: which state machine, the execution input (built exactly as
  * `npm start` builds it) and how to follow the execution.
  */
-import { parseArgs } from 'node:util';
-import { readInputArg, UsageError } from './execution-input-arg.ts';
+import { executionInputFromArgs, parseStrictArgs, UsageError } from './execution-input-arg.ts';
 
 export const DEFAULT_STACK = 'GenesysIndexOptimizer';
 export const DEFAULT_POLL_SECONDS = 5;
@@ -68,27 +67,8 @@ function pollSeconds(value: string | undefined): number {
   return n;
 }
 
-/** The execution input: --input, then --dry-run and --index on top, refusing contradictions. */
-function buildInput(inputArg: string | undefined, dryRun: boolean, indexes: string[]): Record<string, unknown> {
-  const input = readInputArg(inputArg);
-  if (dryRun) {
-    if (input['dryRun'] !== undefined && input['dryRun'] !== true) throw new UsageError('--dry-run contradicts "dryRun" in --input');
-    input['dryRun'] = true;
-  }
-  if (indexes.length > 0) {
-    if (input['indexIds'] !== undefined) throw new UsageError('give the indexes either with --index or as "indexIds" in --input, not both');
-    if (indexes.some((id) => id.trim() === '')) throw new UsageError('--index: an index id cannot be empty');
-    input['indexIds'] = [...new Set(indexes)];
-  }
-  return input;
-}
-
 export function parseExecuteArgs(argv: string[]): ExecuteOptions | 'help' {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
+  const values = parseStrictArgs(argv, {
         'state-machine-arn': { type: 'string' },
         stack: { type: 'string' },
         bucket: { type: 'string' },
@@ -99,13 +79,7 @@ export function parseExecuteArgs(argv: string[]): ExecuteOptions | 'help' {
         'poll-seconds': { type: 'string' },
         report: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+      });
   if (values.help) return 'help';
   const arn = values['state-machine-arn'];
   if (arn !== undefined && !isStateMachineArn(arn)) {
@@ -119,7 +93,7 @@ export function parseExecuteArgs(argv: string[]): ExecuteOptions | 'help' {
     stateMachineArn: arn,
     stack: values.stack ?? DEFAULT_STACK,
     bucket: values.bucket,
-    input: buildInput(values.input, values['dry-run'] ?? false, values.index ?? []),
+    input: executionInputFromArgs(values.input, values['dry-run'] ?? false, values.index ?? []),
     wait: !(values['no-wait'] ?? false),
     pollSeconds: pollSeconds(values['poll-seconds']),
     reportFile: values.report,

@@ -8,10 +8,9 @@
  */
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { formatReportTable, reportFileContent } from '../cli/report-table.ts';
 import { ProgressReporter } from '../cli/progress.ts';
-import { readInputArg, UsageError } from '../cli/execution-input-arg.ts';
+import { executionInputFromArgs, parseStrictArgs, UsageError } from '../cli/execution-input-arg.ts';
 import { startSimulator, type Simulator } from '../simulator/server.ts';
 import { loadDemoScenario, readScenarioFile } from '../simulator/scenario-file.ts';
 import { runLocally, type LocalTarget } from './run-local.ts';
@@ -31,6 +30,7 @@ Target (default: the embedded simulator with its demo org):
 Run:
   --input JSON | @FILE      the execution input, as for a deployed execution
   --dry-run                 plan only: no PUT (same as "dryRun": true in the input)
+  --index ID                only this index; repeat for more (same as "indexIds" in the input)
   --report FILE             write the report as JSON
   --store DIR               where runs keep inventory, plan and report (default .optimizer-runs)
   --verbose                 also print the functions' JSON log lines
@@ -50,31 +50,21 @@ interface Options {
 }
 
 function parse(argv: string[]): Options | 'help' {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        region: { type: 'string' },
-        'api-url': { type: 'string' },
-        'login-url': { type: 'string' },
-        scenario: { type: 'string' },
-        input: { type: 'string' },
-        'dry-run': { type: 'boolean' },
-        report: { type: 'string' },
-        store: { type: 'string' },
-        verbose: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const values = parseStrictArgs(argv, {
+    region: { type: 'string' },
+    'api-url': { type: 'string' },
+    'login-url': { type: 'string' },
+    scenario: { type: 'string' },
+    input: { type: 'string' },
+    'dry-run': { type: 'boolean' },
+    index: { type: 'string', multiple: true },
+    report: { type: 'string' },
+    store: { type: 'string' },
+    verbose: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
   if (values.help) return 'help';
-  const input = readInputArg(values.input);
-  if (values['dry-run']) input['dryRun'] = true;
+  const input = executionInputFromArgs(values.input, values['dry-run'] ?? false, values.index ?? []);
   const region = values.region;
   const apiUrl = values['api-url'];
   const loginUrl = values['login-url'];
