@@ -1,14 +1,37 @@
-/** CDK entry point (cdk.json runs it with the project's Node 24). Settings come from CDK context. */
+/**
+ * CDK entry point (cdk.json runs it with the project's Node 24). Settings come from CDK context:
+ * `npx cdk deploy -c key=value ...`, or a "context" entry in cdk.json. Every key is optional.
+ *
+ *   stackName           stack name; also names the state machine (<stackName>-Optimizer), the audit
+ *                       bus (<stackName>-audit) and the dashboard            default GenesysIndexOptimizer
+ *   secretName          Secrets Manager secret for the Genesys OAuth client  default genesys-index-optimizer/oauth-client
+ *   genesysRegion       Genesys region used when the secret names none (mypurecloud.ie, eu-west-1, ...)
+ *   runRetentionDays    days the run bucket keeps inventory, plan and report  default 90
+ *   logRetentionDays    days the function and state machine logs, and the audit event archive, are kept;
+ *                       a CloudWatch Logs value (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400,
+ *                       545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653, or 9999 = never expire)  default 90
+ *   scheduleEnabled     true: the schedule starts runs                        default false
+ *   scheduleExpression  EventBridge Scheduler expression                      default cron(0 3 ? * SUN *)
+ *   scheduleTimezone    IANA time zone of the expression                      default UTC
+ *   scheduleInput       execution input of scheduled runs, as JSON            default {}
+ *                       (checked at synth like the state machine checks it: a typo fails the deploy)
+ *   alarmEmail          e-mail address subscribed to the alarm topic          default none
+ *   nag                 false: skip the cdk-nag AwsSolutions checks at synth  default true
+ *
+ * With nag on, a finding that infra/nag.ts does not acknowledge stops the synth (and the deploy).
+ */
 import { App } from 'aws-cdk-lib';
+import { applyNagChecks } from './nag.ts';
 import { OptimizerStack } from './optimizer-stack.ts';
+import { settingsFromContext } from './settings.ts';
 
 const app = new App();
-const context = (key: string): string | undefined => app.node.tryGetContext(key) ?? undefined;
+const settings = settingsFromContext((key) => app.node.tryGetContext(key));
 
-new OptimizerStack(app, context('stackName') ?? 'GenesysIndexOptimizer', {
-  secretName: context('secretName'),
-  genesysRegion: context('genesysRegion'),
+new OptimizerStack(app, settings.stackName, {
+  ...settings.props,
   env: { account: process.env['CDK_DEFAULT_ACCOUNT'], region: process.env['CDK_DEFAULT_REGION'] },
 });
+if (settings.nag) applyNagChecks(app);
 
 app.synth();

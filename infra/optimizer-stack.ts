@@ -1,37 +1,71 @@
 /**
  * The deployable optimizer: five functions, the state machine that runs them, the secret that
- * holds the Genesys OAuth client, and the bucket that keeps each run's inventory, plan and report.
+ * holds the Genesys OAuth client, the bucket that keeps each run's inventory, plan and report,
+ * and what running it on AWS takes: the schedule, the audit bus, logs, saved queries, the
+ * dashboard and alarms. Each of those is a small construct of its own (infra/*.ts), wired here.
  */
 import { fileURLToPath } from 'node:url';
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { ApplicationLogLevel, Architecture, LoggingFormat, Runtime, SystemLogLevel } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { BlockPublicAccess, Bucket, BucketEncryption } from 'aws-cdk-lib/aws-s3';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
-import { DefinitionBody, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
+import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
+import { SERVICE_NAME } from '../functions/shared/logger.ts';
+import { METRICS_NAMESPACE } from '../functions/shared/metrics.ts';
+import { OptimizerAlarms } from './alarms.ts';
+import { AuditBus } from './audit-bus.ts';
+import { acknowledgeNagFindings } from './nag.ts';
+import { DEFAULT_LOG_RETENTION_DAYS, type FunctionName, OptimizerDashboard, RunLogs, SavedQueries } from './observability.ts';
+import { RUN_STORE_ACCESS, type RunStoreAccess } from './run-store-access.ts';
+import { DEFAULT_SCHEDULE_EXPRESSION, DEFAULT_SCHEDULE_TIMEZONE, OptimizerSchedule } from './schedule.ts';
 import { buildDefinition, type OptimizerFunctions } from './state-machine.ts';
 
 export interface OptimizerStackProps extends StackProps {
   /** Name of the Secrets Manager secret created for the Genesys OAuth client. */
-  secretName?: string;
+  secretName?: string | undefined;
   /** Genesys Cloud region (domain or AWS-style name) used when the secret names none. */
-  genesysRegion?: string;
-  /** Days a run's inventory, plan and report are kept. */
-  runRetentionDays?: number;
+  genesysRegion?: string | undefined;
+  /** Days a run's inventory, plan and report are kept. Default 90. */
+  runRetentionDays?: number | undefined;
+  /** Days the functions' and the state machine's logs (and the audit event archive) are kept. Default 90. */
+  logRetentionDays?: number | undefined;
+  /** EventBridge Scheduler expression of the scheduled run. Default `cron(0 3 ? * SUN *)` (Sundays 03:00). */
+  scheduleExpression?: string | undefined;
+  /** IANA time zone of the schedule expression. Default `UTC`. */
+  scheduleTimezone?: string | undefined;
+  /** Execution input of scheduled runs. Default `{}` (a real run with the default policy). */
+  scheduleInput?: Record<string, unknown> | undefined;
+  /** Whether the schedule starts runs. Default false: an operator turns it on knowingly. */
+  scheduleEnabled?: boolean | undefined;
+  /** An e-mail address subscribed to the alarm topic. Default none. */
+  alarmEmail?: string | undefined;
 }
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const handlerPath = (name: string) => `${root}functions/handlers/${name}.ts`;
+const cap = (name: string) => `${name[0]!.toUpperCase()}${name.slice(1)}`;
 
 export class OptimizerStack extends Stack {
-  readonly functions: OptimizerFunctions;
+  readonly functions: OptimizerFunctions & Record<FunctionName, NodejsFunction>;
   readonly stateMachine: StateMachine;
+  readonly stateMachineName: string;
+  /** What the run guard (validate) may read: the state machine and its executions, by formatted ARN. */
+  readonly runGuardArns: { stateMachine: string; executions: string };
   readonly secret: Secret;
   readonly runBucket: Bucket;
+  readonly auditBus: AuditBus;
+  readonly logs: RunLogs;
+  readonly schedule: OptimizerSchedule;
+  readonly queries: SavedQueries;
+  readonly alarms: OptimizerAlarms;
+  readonly dashboard: OptimizerDashboard;
 
   constructor(scope: Construct, id: string, props: OptimizerStackProps = {}) {
     super(scope, id, props);
+    const logRetentionDays = props.logRetentionDays ?? DEFAULT_LOG_RETENTION_DAYS;
 
     this.secret = new Secret(this, 'GenesysClientSecret', {
       secretName: props.secretName ?? 'genesys-index-optimizer/oauth-client',
@@ -46,16 +80,40 @@ export class OptimizerStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
-    const environment: Record<string, string> = {
-      GENESYS_SECRET_ID: this.secret.secretArn,
-      RUN_BUCKET: this.runBucket.bucketName,
-      POWERTOOLS_SERVICE_NAME: 'genesys-index-optimizer',
-      NODE_OPTIONS: '--enable-source-maps',
-    };
-    if (props.genesysRegion) environment['GENESYS_REGION'] = props.genesysRegion;
+    this.auditBus = new AuditBus(this, 'AuditBus', { archiveRetentionDays: logRetentionDays });
 
-    const fn = (name: keyof OptimizerFunctions, description: string, timeout: Duration) =>
-      new NodejsFunction(this, `${name[0]!.toUpperCase()}${name.slice(1)}Function`, {
+    // A fixed name, so that the validate function's policy and environment can name the state
+    // machine without referring to it (the state machine refers to the function: a cycle otherwise).
+    this.stateMachineName = `${this.stackName}-Optimizer`;
+    const stateMachineArn = this.formatArn({ service: 'states', resource: 'stateMachine', resourceName: this.stateMachineName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    const executionsArn = this.formatArn({ service: 'states', resource: 'execution', resourceName: `${this.stateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    this.runGuardArns = { stateMachine: stateMachineArn, executions: executionsArn };
+
+    this.logs = new RunLogs(this, 'Logs', { retentionDays: logRetentionDays, stateMachineName: this.stateMachineName });
+
+    // Each function gets only the settings it reads.
+    const genesys: Record<string, string> = { GENESYS_SECRET_ID: this.secret.secretArn };
+    if (props.genesysRegion) genesys['GENESYS_REGION'] = props.genesysRegion;
+    const runStore = { RUN_BUCKET: this.runBucket.bucketName };
+    const audit = { AUDIT_BUS_NAME: this.auditBus.bus.eventBusName };
+    const environment: Record<FunctionName, Record<string, string>> = {
+      fetch: { ...genesys, ...runStore },
+      validate: { ...runStore, RUN_GUARD: 'stepfunctions', STATE_MACHINE_ARN: stateMachineArn },
+      optimize: { ...genesys, ...runStore, ...audit },
+      verify: { ...genesys, ...runStore, ...audit },
+      report: { ...runStore, ...audit },
+    };
+
+    const fn = (name: FunctionName, description: string, timeout: Duration) => {
+      // An explicit role: the default one carries the AWSLambdaBasicExecutionRole managed policy
+      // (logs:CreateLogGroup/CreateLogStream/PutLogEvents on every log group). This one may write
+      // to its own log group only, which exists before the function does.
+      const role = new Role(this, `${cap(name)}Role`, {
+        assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+        description: `The ${name} function of ${this.stackName}`,
+      });
+      this.logs.functions[name].grantWrite(role);
+      return new NodejsFunction(this, `${cap(name)}Function`, {
         entry: handlerPath(name),
         handler: 'handler',
         description,
@@ -63,7 +121,20 @@ export class OptimizerStack extends Stack {
         architecture: Architecture.ARM_64,
         memorySize: 256,
         timeout,
-        environment,
+        role,
+        environment: {
+          ...environment[name],
+          POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+          POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+          NODE_OPTIONS: '--enable-source-maps',
+        },
+        logGroup: this.logs.functions[name],
+        // Powertools writes its JSON lines (and EMF metrics) straight to stdout, so JSON format does
+        // not wrap them again; it turns the runtime's own lines (START/REPORT, uncaught errors, stray
+        // console output) into JSON too, and sets AWS_LAMBDA_LOG_LEVEL, which Powertools follows.
+        loggingFormat: LoggingFormat.JSON,
+        applicationLogLevelV2: ApplicationLogLevel.INFO,
+        systemLogLevelV2: SystemLogLevel.INFO,
         projectRoot: root,
         depsLockFilePath: `${root}package-lock.json`,
         bundling: {
@@ -77,6 +148,7 @@ export class OptimizerStack extends Stack {
           banner: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
         },
       });
+    };
 
     this.functions = {
       fetch: fn('fetch', 'Lists the Genesys org index inventory into the run bucket', Duration.minutes(5)),
@@ -86,24 +158,67 @@ export class OptimizerStack extends Stack {
       report: fn('report', 'Builds, stores and logs the run report', Duration.minutes(2)),
     };
 
-    // Least privilege: only the functions that call Genesys read the secret; each touches only the run objects it needs.
-    for (const f of [this.functions.fetch, this.functions.optimize, this.functions.verify]) this.secret.grantRead(f);
-    this.runBucket.grantPut(this.functions.fetch, 'runs/*');
-    this.runBucket.grantRead(this.functions.fetch, 'runs/*');
-    this.runBucket.grantRead(this.functions.validate, 'runs/*');
-    this.runBucket.grantPut(this.functions.validate, 'runs/*');
-    this.runBucket.grantRead(this.functions.report, 'runs/*');
-    this.runBucket.grantPut(this.functions.report, 'runs/*');
+    // Least privilege. The functions that call Genesys read the secret's value; not grantRead,
+    // which adds secretsmanager:DescribeSecret that nothing here needs.
+    for (const name of ['fetch', 'optimize', 'verify'] as const) {
+      this.functions[name].addToRolePolicy(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [this.secret.secretArn] }));
+    }
+    // Each function gets and puts only the run objects it reads or writes (RUN_STORE_ACCESS). Not
+    // grantRead/grantPut: those add s3:GetBucket*/List* on the whole bucket and object ACL, tagging,
+    // retention and legal-hold actions.
+    for (const [name, access] of Object.entries(RUN_STORE_ACCESS) as Array<[FunctionName, RunStoreAccess]>) {
+      const f = this.functions[name];
+      const objects = (keys: string[]) => keys.map((k) => this.runBucket.arnForObjects(`runs/*/${k}`));
+      if (access.get.length) f.addToRolePolicy(new PolicyStatement({ actions: ['s3:GetObject'], resources: objects(access.get) }));
+      if (access.put.length) f.addToRolePolicy(new PolicyStatement({ actions: ['s3:PutObject'], resources: objects(access.put) }));
+      if (access.list === 'bucket') {
+        f.addToRolePolicy(new PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.runBucket.bucketArn] }));
+      } else if (access.list) {
+        f.addToRolePolicy(
+          new PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.runBucket.bucketArn], conditions: { StringLike: { 's3:prefix': access.list.map((k) => `runs/*/${k}`) } } }),
+        );
+      }
+    }
+    // The run guard: validate lists this state machine's RUNNING executions and reads their input
+    // (a dry run never blocks), so that only one real run optimizes at a time.
+    this.functions.validate.addToRolePolicy(new PolicyStatement({ actions: ['states:ListExecutions'], resources: [stateMachineArn] }));
+    this.functions.validate.addToRolePolicy(new PolicyStatement({ actions: ['states:DescribeExecution'], resources: [executionsArn] }));
+    // Audit events: the steps that act on indexes and the report.
+    for (const name of ['optimize', 'verify', 'report'] as const) this.auditBus.grantPut(this.functions[name]);
 
     this.stateMachine = new StateMachine(this, 'OptimizerStateMachine', {
+      stateMachineName: this.stateMachineName,
       stateMachineType: StateMachineType.STANDARD,
       definitionBody: DefinitionBody.fromChainable(buildDefinition(this, this.functions)),
       timeout: Duration.hours(12),
       tracingEnabled: true,
+      // Every state's input and output is logged. The state never carries a secret: the functions
+      // read the Genesys credentials from Secrets Manager themselves and never return them (nor a
+      // token); the state holds ids, settings, statuses and reasons only.
+      logs: { destination: this.logs.stateMachine, level: LogLevel.ALL, includeExecutionData: true },
     });
+
+    this.schedule = new OptimizerSchedule(this, 'Schedule', {
+      stateMachine: this.stateMachine,
+      expression: props.scheduleExpression ?? DEFAULT_SCHEDULE_EXPRESSION,
+      timezone: props.scheduleTimezone ?? DEFAULT_SCHEDULE_TIMEZONE,
+      input: props.scheduleInput ?? {},
+      enabled: props.scheduleEnabled ?? false,
+    });
+    this.queries = new SavedQueries(this, 'Queries', this.logs.functions);
+    this.alarms = new OptimizerAlarms(this, 'Alarms', { stateMachine: this.stateMachine, alarmEmail: props.alarmEmail });
+    this.dashboard = new OptimizerDashboard(this, 'Dashboard', { stateMachine: this.stateMachine, functions: this.functions, alarms: this.alarms.alarms });
 
     new CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachineArn });
     new CfnOutput(this, 'SecretArn', { value: this.secret.secretArn });
     new CfnOutput(this, 'RunBucketName', { value: this.runBucket.bucketName });
+    new CfnOutput(this, 'AuditBusName', { value: this.auditBus.bus.eventBusName });
+    new CfnOutput(this, 'AuditBusArn', { value: this.auditBus.bus.eventBusArn });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.alarms.topic.topicArn });
+    new CfnOutput(this, 'ScheduleName', { value: this.schedule.schedule.scheduleName });
+    new CfnOutput(this, 'DashboardName', { value: this.dashboard.dashboard.dashboardName });
+
+    acknowledgeNagFindings(this);
   }
 }
+

@@ -1,0 +1,71 @@
+/**
+ * The stack's settings from CDK context (`-c key=value` on the command line, or "context" in
+ * cdk.json). Command-line values arrive as strings, cdk.json values as JSON: both are accepted.
+ * The keys are listed in infra/app.ts.
+ */
+import type { OptimizerStackProps } from './optimizer-stack.ts';
+
+export type ContextReader = (key: string) => unknown;
+
+export interface AppSettings {
+  stackName: string;
+  /** Whether `cdk synth`/`deploy` runs the cdk-nag AwsSolutions checks (default true). */
+  nag: boolean;
+  props: OptimizerStackProps;
+}
+
+function str(read: ContextReader, key: string): string | undefined {
+  const v = read(key);
+  if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v !== 'string') throw new Error(`context ${key}: expected a string, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function bool(read: ContextReader, key: string): boolean | undefined {
+  const v = read(key);
+  if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v === 'boolean') return v;
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  throw new Error(`context ${key}: expected true or false, got ${JSON.stringify(v)}`);
+}
+
+function int(read: ContextReader, key: string): number | undefined {
+  const v = read(key);
+  if (v === undefined || v === null || v === '') return undefined;
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : NaN;
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`context ${key}: expected a whole number of days, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+function jsonObject(read: ContextReader, key: string): Record<string, unknown> | undefined {
+  let v = read(key);
+  if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v === 'string') {
+    try {
+      v = JSON.parse(v);
+    } catch (err) {
+      throw new Error(`context ${key}: not valid JSON (${(err as Error).message})`);
+    }
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`context ${key}: expected a JSON object, got ${JSON.stringify(v)}`);
+  return v as Record<string, unknown>;
+}
+
+export function settingsFromContext(read: ContextReader): AppSettings {
+  return {
+    stackName: str(read, 'stackName') ?? 'GenesysIndexOptimizer',
+    nag: bool(read, 'nag') ?? true,
+    props: {
+      secretName: str(read, 'secretName'),
+      genesysRegion: str(read, 'genesysRegion'),
+      runRetentionDays: int(read, 'runRetentionDays'),
+      logRetentionDays: int(read, 'logRetentionDays'),
+      scheduleEnabled: bool(read, 'scheduleEnabled'),
+      scheduleExpression: str(read, 'scheduleExpression'),
+      scheduleTimezone: str(read, 'scheduleTimezone'),
+      scheduleInput: jsonObject(read, 'scheduleInput'),
+      alarmEmail: str(read, 'alarmEmail'),
+    },
+  };
+}

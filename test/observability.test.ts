@@ -1,0 +1,376 @@
+/**
+ * Running it on AWS: the schedule, the run guard's permissions, the audit bus, log groups and
+ * retention, the saved Logs Insights queries, the alarms and their topic, the dashboard, each
+ * function's environment, and the settings read from CDK context. Bundling is off (the stack
+ * test bundles): these only read the template.
+ */
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { AUDIT_SOURCE } from '../functions/audit/audit-event.ts';
+import { METRIC, METRICS_NAMESPACE } from '../functions/shared/metrics.ts';
+import { INDEX_ID_PLACEHOLDER } from '../infra/observability.ts';
+import { OptimizerStack, type OptimizerStackProps } from '../infra/optimizer-stack.ts';
+import { settingsFromContext } from '../infra/settings.ts';
+
+type Json = any;
+type Resources = Record<string, { Type: string; Properties?: Json; DeletionPolicy?: string }>;
+
+const NAMES = ['fetch', 'validate', 'optimize', 'verify', 'report'] as const;
+type Name = (typeof NAMES)[number];
+const cap = (name: string) => `${name[0]!.toUpperCase()}${name.slice(1)}`;
+const asArray = (v: Json): Json[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+interface Synth {
+  stack: OptimizerStack;
+  template: Template;
+  resources: Resources;
+  idsOf: (type: string) => string[];
+  only: (type: string) => string;
+  fnId: Record<Name, string>;
+  fnRoleId: Record<Name, string>;
+  stateMachineId: string;
+  stateMachineRoleId: string;
+  env: (name: Name) => Record<string, Json>;
+  /** Every Allow statement of every identity policy: role ids it is attached to, actions, resources. */
+  statements: () => Array<{ roles: string[]; actions: string[]; resources: Json[]; source: string }>;
+}
+
+function synth(id: string, props: OptimizerStackProps = {}): Synth {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = new OptimizerStack(app, id, { env: { account: '123456789012', region: 'eu-west-1' }, ...props });
+  const template = Template.fromStack(stack);
+  const resources: Resources = template.toJSON().Resources;
+  const idsOf = (type: string) => Object.keys(resources).filter((k) => resources[k]!.Type === type);
+  const only = (type: string) => {
+    const ids = idsOf(type);
+    expect(ids, type).toHaveLength(1);
+    return ids[0]!;
+  };
+  const fnId = {} as Record<Name, string>;
+  const fnRoleId = {} as Record<Name, string>;
+  for (const name of NAMES) {
+    const found = idsOf('AWS::Lambda::Function').find((k) => k.startsWith(`${cap(name)}Function`));
+    if (!found) throw new Error(`no ${name} function`);
+    fnId[name] = found;
+    fnRoleId[name] = resources[found]!.Properties.Role['Fn::GetAtt'][0];
+  }
+  const stateMachineId = only('AWS::StepFunctions::StateMachine');
+  const stateMachineRoleId = resources[stateMachineId]!.Properties.RoleArn['Fn::GetAtt'][0];
+  const statements = () =>
+    idsOf('AWS::IAM::Policy').flatMap((pid) => {
+      const p = resources[pid]!.Properties;
+      const roles = asArray(p.Roles).map((r: Json) => r.Ref);
+      return asArray(p.PolicyDocument.Statement)
+        .filter((s: Json) => s.Effect === 'Allow')
+        .map((s: Json) => ({ roles, actions: asArray(s.Action), resources: asArray(s.Resource), source: pid }));
+    });
+  return {
+    stack, template, resources, idsOf, only, fnId, fnRoleId, stateMachineId, stateMachineRoleId, statements,
+    env: (name) => resources[fnId[name]]!.Properties.Environment.Variables,
+  };
+}
+
+const roleNameOf = (s: Synth, roleId: string): string =>
+  roleId === s.stateMachineRoleId ? 'stateMachine' : (NAMES.find((n) => s.fnRoleId[n] === roleId) ?? roleId);
+const rolesGranting = (s: Synth, action: string) =>
+  [...new Set(s.statements().filter((st) => st.actions.includes(action)).flatMap((st) => st.roles.map((r) => roleNameOf(s, r))))].sort();
+
+/** A formatted ARN as CloudFormation renders it: arn:${Partition}:... */
+const partitionArn = (rest: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, rest]] });
+
+let defaults: Synth;
+let custom: Synth;
+
+beforeAll(() => {
+  defaults = synth('OptimizerTest');
+  custom = synth('OptimizerCustom', {
+    genesysRegion: 'mypurecloud.ie',
+    logRetentionDays: 30,
+    scheduleEnabled: true,
+    scheduleExpression: 'cron(30 1 ? * SAT *)',
+    scheduleTimezone: 'Europe/Dublin',
+    scheduleInput: { dryRun: true, maxConcurrency: 3 },
+    alarmEmail: 'ops@example.com',
+  });
+}, 60_000);
+
+describe('schedule', () => {
+  it('is off by default, weekly on Sunday 03:00 UTC, no flexible window, input {}', () => {
+    const s = defaults;
+    const props = s.resources[s.only('AWS::Scheduler::Schedule')]!.Properties;
+    expect(props).toMatchObject({
+      ScheduleExpression: 'cron(0 3 ? * SUN *)',
+      ScheduleExpressionTimezone: 'UTC',
+      State: 'DISABLED',
+      FlexibleTimeWindow: { Mode: 'OFF' },
+    });
+    expect(props.Target.Arn).toEqual({ Ref: s.stateMachineId });
+    expect(JSON.parse(props.Target.Input)).toEqual({});
+  });
+
+  it('honours the expression, time zone, input and enabled settings', () => {
+    const s = custom;
+    const props = s.resources[s.only('AWS::Scheduler::Schedule')]!.Properties;
+    expect(props).toMatchObject({ ScheduleExpression: 'cron(30 1 ? * SAT *)', ScheduleExpressionTimezone: 'Europe/Dublin', State: 'ENABLED' });
+    expect(JSON.parse(props.Target.Input)).toEqual({ dryRun: true, maxConcurrency: 3 });
+  });
+
+  it("starts executions with its own role, which may start only this state machine", () => {
+    const s = defaults;
+    const target = s.resources[s.only('AWS::Scheduler::Schedule')]!.Properties.Target;
+    const roleId = target.RoleArn['Fn::GetAtt'][0];
+    const role = s.resources[roleId]!.Properties;
+    expect(role.ManagedPolicyArns).toBeUndefined();
+    const trust = asArray(role.AssumeRolePolicyDocument.Statement);
+    expect(trust.map((t: Json) => t.Principal.Service)).toEqual(['scheduler.amazonaws.com']);
+    expect(trust[0].Condition.StringEquals['aws:SourceAccount']).toBe('123456789012');
+    const mine = s.statements().filter((st) => st.roles.includes(roleId));
+    expect(mine.map((st) => [st.actions, st.resources])).toEqual([[['states:StartExecution'], [{ Ref: s.stateMachineId }]]]);
+    // A retry policy is always rendered; ours keeps a late start from running into business hours.
+    expect(target.RetryPolicy.MaximumEventAgeInSeconds).toBe(3600);
+    expect(target.DeadLetterConfig).toBeUndefined();
+  });
+
+  it('refuses an input the state machine would reject, a bad time zone or expression, at synth', () => {
+    expect(() => synth('BadInput', { scheduleInput: { dryrun: true } })).toThrow(/scheduleInput: .*dryrun/);
+    expect(() => synth('BadZone', { scheduleTimezone: 'Europe/Atlantis' })).toThrow(/scheduleTimezone/);
+    expect(() => synth('BadExpr', { scheduleExpression: '0 3 * * SUN' })).toThrow(/scheduleExpression/);
+  });
+});
+
+describe('run guard', () => {
+  it('the state machine has a fixed name from the stack name, and validate is told its ARN', () => {
+    const s = defaults;
+    expect(s.resources[s.stateMachineId]!.Properties.StateMachineName).toBe('OptimizerTest-Optimizer');
+    const v = s.env('validate');
+    expect(v.RUN_GUARD).toBe('stepfunctions');
+    expect(v.STATE_MACHINE_ARN).toEqual(partitionArn(':states:eu-west-1:123456789012:stateMachine:OptimizerTest-Optimizer'));
+    for (const name of NAMES.filter((n) => n !== 'validate')) {
+      expect(s.env(name).RUN_GUARD, name).toBeUndefined();
+      expect(s.env(name).STATE_MACHINE_ARN, name).toBeUndefined();
+    }
+  });
+
+  it('validate may list this state machine\'s executions and describe them, nothing more in states:', () => {
+    const s = defaults;
+    const validateStates = s.statements().filter((st) => st.roles.includes(s.fnRoleId.validate) && st.actions.some((a) => a.startsWith('states:')));
+    expect(validateStates.map((st) => [st.actions, st.resources])).toEqual([
+      [['states:ListExecutions'], [partitionArn(':states:eu-west-1:123456789012:stateMachine:OptimizerTest-Optimizer')]],
+      [['states:DescribeExecution'], [partitionArn(':states:eu-west-1:123456789012:execution:OptimizerTest-Optimizer:*')]],
+    ]);
+    expect(rolesGranting(s, 'states:ListExecutions')).toEqual(['validate']);
+    // The state machine's own role describes its Distributed Map children (CDK's grant); no other function may.
+    expect(rolesGranting(s, 'states:DescribeExecution').filter((r) => r !== 'stateMachine')).toEqual(['validate']);
+    for (const name of NAMES.filter((n) => n !== 'validate')) {
+      const any = s.statements().filter((st) => st.roles.includes(s.fnRoleId[name]) && st.actions.some((a) => a.startsWith('states:')));
+      expect(any, name).toEqual([]);
+    }
+  });
+});
+
+describe('audit bus', () => {
+  it('is one custom bus, named after the stack, with an archive of the optimizer events', () => {
+    const s = defaults;
+    const bus = s.only('AWS::Events::EventBus');
+    expect(s.resources[bus]!.Properties.Name).toBe('OptimizerTest-audit');
+    const archive = s.resources[s.only('AWS::Events::Archive')]!.Properties;
+    expect(archive.SourceArn).toEqual({ 'Fn::GetAtt': [bus, 'Arn'] });
+    expect(archive.EventPattern.source).toEqual([AUDIT_SOURCE]);
+    expect(archive.RetentionDays).toBe(90);
+    expect(custom.resources[custom.only('AWS::Events::Archive')]!.Properties.RetentionDays).toBe(30);
+  });
+
+  it('only optimize, verify and report know the bus and may put events, on that bus only', () => {
+    const s = defaults;
+    const bus = s.only('AWS::Events::EventBus');
+    for (const name of NAMES) {
+      const expected = ['optimize', 'verify', 'report'].includes(name);
+      expect(s.env(name).AUDIT_BUS_NAME, name).toEqual(expected ? { Ref: bus } : undefined);
+    }
+    const put = s.statements().filter((st) => st.actions.some((a) => a.startsWith('events:')));
+    expect(put.length).toBeGreaterThan(0);
+    for (const st of put) {
+      expect(st.actions, st.source).toEqual(['events:PutEvents']);
+      expect(st.resources, st.source).toEqual([{ 'Fn::GetAtt': [bus, 'Arn'] }]);
+    }
+    expect(rolesGranting(s, 'events:PutEvents')).toEqual(['optimize', 'report', 'verify']);
+  });
+});
+
+describe('environment', () => {
+  it('gives each function only what it reads', () => {
+    const s = custom;
+    const expected: Record<Name, string[]> = {
+      fetch: ['GENESYS_REGION', 'GENESYS_SECRET_ID', 'RUN_BUCKET'],
+      validate: ['RUN_BUCKET', 'RUN_GUARD', 'STATE_MACHINE_ARN'],
+      // The run store: each index's outcome, and the run-level stop's count of failures.
+      optimize: ['AUDIT_BUS_NAME', 'GENESYS_REGION', 'GENESYS_SECRET_ID', 'RUN_BUCKET'],
+      verify: ['AUDIT_BUS_NAME', 'GENESYS_REGION', 'GENESYS_SECRET_ID', 'RUN_BUCKET'],
+      report: ['AUDIT_BUS_NAME', 'RUN_BUCKET'],
+    };
+    const common = ['NODE_OPTIONS', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_SERVICE_NAME'];
+    for (const name of NAMES) {
+      expect(Object.keys(s.env(name)).sort(), name).toEqual([...expected[name], ...common].sort());
+      expect(s.env(name).POWERTOOLS_METRICS_NAMESPACE, name).toBe(METRICS_NAMESPACE);
+      if (expected[name].includes('GENESYS_REGION')) expect(s.env(name).GENESYS_REGION).toBe('mypurecloud.ie');
+    }
+    // Without the setting, no GENESYS_REGION at all.
+    for (const name of NAMES) expect(defaults.env(name).GENESYS_REGION, name).toBeUndefined();
+  });
+});
+
+describe('logs', () => {
+  const logGroupOf = (s: Synth, name: Name) => s.resources[s.fnId[name]]!.Properties.LoggingConfig.LogGroup.Ref;
+
+  it('one log group per function and one for the state machine, 90 days by default', () => {
+    const s = defaults;
+    const groups = s.idsOf('AWS::Logs::LogGroup');
+    expect(groups).toHaveLength(6);
+    const fnGroups = NAMES.map((n) => logGroupOf(s, n));
+    expect(new Set(fnGroups).size).toBe(5);
+    for (const g of groups) expect(s.resources[g]!.Properties.RetentionInDays, g).toBe(90);
+    // The audit trail outlives the stack.
+    for (const g of fnGroups) expect(s.resources[g]!.DeletionPolicy, g).toBe('Retain');
+    for (const name of NAMES) expect(s.resources[s.fnId[name]]!.Properties.LoggingConfig).toMatchObject({ LogFormat: 'JSON', ApplicationLogLevel: 'INFO' });
+  });
+
+  it('the state machine logs ALL events with execution data to its own group', () => {
+    const s = defaults;
+    const cfg = s.resources[s.stateMachineId]!.Properties.LoggingConfiguration;
+    expect(cfg).toMatchObject({ Level: 'ALL', IncludeExecutionData: true });
+    const dest = cfg.Destinations[0].CloudWatchLogsLogGroup.LogGroupArn['Fn::GetAtt'][0];
+    expect(s.resources[dest]!.Properties.LogGroupName).toBe('/aws/vendedlogs/states/OptimizerTest-Optimizer');
+    expect(NAMES.map((n) => logGroupOf(s, n))).not.toContain(dest);
+    expect(s.resources[s.stateMachineId]!.Properties.TracingConfiguration).toEqual({ Enabled: true });
+  });
+
+  it('honours logRetentionDays, and refuses a value CloudWatch Logs does not support', () => {
+    for (const g of custom.idsOf('AWS::Logs::LogGroup')) expect(custom.resources[g]!.Properties.RetentionInDays, g).toBe(30);
+    expect(() => synth('BadRetention', { logRetentionDays: 45 })).toThrow(/logRetentionDays: 45/);
+  });
+});
+
+describe('saved queries', () => {
+  const queries = (s: Synth) =>
+    Object.fromEntries(
+      s.idsOf('AWS::Logs::QueryDefinition').map((q) => {
+        const p = s.resources[q]!.Properties;
+        return [p.Name, { query: p.QueryString as string, groups: asArray(p.LogGroupNames).map((g: Json) => g.Ref).sort() }];
+      }),
+    );
+  const fnGroups = (s: Synth, names: readonly Name[]) => names.map((n) => s.resources[s.fnId[n]]!.Properties.LoggingConfig.LogGroup.Ref).sort();
+
+  it('are the four, named under the stack, over the right log groups', () => {
+    const s = defaults;
+    const q = queries(s);
+    expect(Object.keys(q).sort()).toEqual(
+      ['everything about one index', 'failed indexes in a run', 'query latency before and after per run', 'throttling and retries'].map((n) => `OptimizerTest/${n}`),
+    );
+    expect(q['OptimizerTest/failed indexes in a run']!.groups).toEqual(fnGroups(s, NAMES));
+    expect(q['OptimizerTest/throttling and retries']!.groups).toEqual(fnGroups(s, ['fetch', 'optimize', 'verify']));
+    expect(q['OptimizerTest/query latency before and after per run']!.groups).toEqual(fnGroups(s, ['report']));
+    expect(q['OptimizerTest/everything about one index']!.groups).toEqual(fnGroups(s, NAMES));
+  });
+
+  it('filter on the Powertools keys the functions log', () => {
+    const q = queries(defaults);
+    const failed = q['OptimizerTest/failed indexes in a run']!.query;
+    expect(failed).toMatch(/^fields .*executionId.*indexId.*reason/m);
+    expect(failed).toMatch(/\| filter outcome = 'failed'/);
+    const throttling = q['OptimizerTest/throttling and retries']!.query;
+    expect(throttling).toMatch(/\| filter status = 429 or outcome = 'retry'/);
+    expect(throttling).toMatch(/\| stats .*waitSeconds.* by executionId, indexId/);
+    const latency = q['OptimizerTest/query latency before and after per run']!.query;
+    expect(latency).toMatch(/queryLatencyMs\.before/);
+    expect(latency).toMatch(/queryLatencyMs\.after/);
+    expect(latency).toMatch(/summary\.failed/);
+    expect(latency).toMatch(/\| filter message like \/\^run \(complete\|failed\)\//);
+    const one = q['OptimizerTest/everything about one index']!.query;
+    expect(one).toContain(`| filter indexId = '${INDEX_ID_PLACEHOLDER}'`);
+  });
+});
+
+describe('alarms', () => {
+  const alarms = (s: Synth) => s.idsOf('AWS::CloudWatch::Alarm').map((a) => s.resources[a]!.Properties);
+
+  it('four alarms, one per problem, each to the topic, missing data not breaching', () => {
+    const s = defaults;
+    const topic = s.only('AWS::SNS::Topic');
+    const all = alarms(s);
+    expect(all).toHaveLength(4);
+    for (const a of all) {
+      expect(a.AlarmActions).toEqual([{ Ref: topic }]);
+      expect(a).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching', Statistic: 'Sum' });
+    }
+    const byMetric = Object.fromEntries(all.map((a) => [`${a.Namespace}/${a.MetricName}`, a.Dimensions]));
+    const sm = [{ Name: 'StateMachineArn', Value: { Ref: s.stateMachineId } }];
+    expect(byMetric).toEqual({
+      'AWS/States/ExecutionsFailed': sm,
+      'AWS/States/ExecutionsTimedOut': sm,
+      'AWS/States/ExecutionsAborted': sm,
+      [`${METRICS_NAMESPACE}/${METRIC.indexesFailed}`]: [{ Name: 'service', Value: 'genesys-index-optimizer' }],
+    });
+  });
+
+  it('the topic is encrypted with a rotated key CloudWatch may use, and takes publishes over TLS only', () => {
+    const s = defaults;
+    const topic = s.resources[s.only('AWS::SNS::Topic')]!.Properties;
+    const keyId = topic.KmsMasterKeyId['Fn::GetAtt'][0];
+    const key = s.resources[keyId]!.Properties;
+    expect(key.EnableKeyRotation).toBe(true);
+    const cw = asArray(key.KeyPolicy.Statement).find((st: Json) => st.Principal?.Service === 'cloudwatch.amazonaws.com');
+    expect(cw.Action).toEqual(['kms:Decrypt', 'kms:GenerateDataKey*']);
+    const policy = asArray(s.resources[s.only('AWS::SNS::TopicPolicy')]!.Properties.PolicyDocument.Statement);
+    const deny = policy.find((st: Json) => st.Effect === 'Deny');
+    expect(deny).toMatchObject({ Action: 'sns:Publish', Condition: { Bool: { 'aws:SecureTransport': 'false' } } });
+    const allow = policy.find((st: Json) => st.Effect === 'Allow');
+    expect(allow).toMatchObject({ Action: 'sns:Publish', Principal: { Service: 'cloudwatch.amazonaws.com' }, Condition: { StringEquals: { 'aws:SourceAccount': '123456789012' } } });
+  });
+
+  it('subscribes an e-mail address only when alarmEmail is set', () => {
+    expect(defaults.idsOf('AWS::SNS::Subscription')).toEqual([]);
+    const sub = custom.resources[custom.only('AWS::SNS::Subscription')]!.Properties;
+    expect(sub).toMatchObject({ Protocol: 'email', Endpoint: 'ops@example.com', TopicArn: { Ref: custom.only('AWS::SNS::Topic') } });
+  });
+});
+
+describe('dashboard', () => {
+  it('shows every optimizer metric and the execution outcomes', () => {
+    const s = defaults;
+    const body = JSON.stringify(s.resources[s.only('AWS::CloudWatch::Dashboard')]!.Properties.DashboardBody);
+    for (const metric of Object.values(METRIC)) expect(body, metric).toContain(`\\"${METRICS_NAMESPACE}\\",\\"${metric}\\",\\"service\\",\\"genesys-index-optimizer\\"`);
+    for (const m of ['ExecutionsSucceeded', 'ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted']) expect(body, m).toContain(`\\"AWS/States\\",\\"${m}\\"`);
+    // Daily buckets: one weekly run per datapoint.
+    expect(body).toContain('\\"period\\":86400');
+    expect(body).not.toMatch(/\\"period\\":(300|60)\b/);
+  });
+});
+
+describe('settings from context', () => {
+  const read = (ctx: Record<string, unknown>) => (key: string) => ctx[key];
+
+  it('defaults: stack name, nag on, nothing else set', () => {
+    const s = settingsFromContext(read({}));
+    expect(s.stackName).toBe('GenesysIndexOptimizer');
+    expect(s.nag).toBe(true);
+    expect(Object.values(s.props).filter((v) => v !== undefined)).toEqual([]);
+  });
+
+  it('reads command-line strings and cdk.json values alike', () => {
+    const cli = settingsFromContext(
+      read({ scheduleEnabled: 'true', logRetentionDays: '30', scheduleInput: '{"dryRun":true}', scheduleExpression: 'rate(7 days)', alarmEmail: 'a@b.c', nag: 'false' }),
+    );
+    expect(cli.nag).toBe(false);
+    expect(cli.props).toMatchObject({ scheduleEnabled: true, logRetentionDays: 30, scheduleInput: { dryRun: true }, scheduleExpression: 'rate(7 days)', alarmEmail: 'a@b.c' });
+    const json = settingsFromContext(read({ scheduleEnabled: false, runRetentionDays: 14, scheduleInput: { maxConcurrency: 2 } }));
+    expect(json.props).toMatchObject({ scheduleEnabled: false, runRetentionDays: 14, scheduleInput: { maxConcurrency: 2 } });
+  });
+
+  it('refuses what it cannot read', () => {
+    expect(() => settingsFromContext(read({ scheduleEnabled: 'yes' }))).toThrow(/scheduleEnabled/);
+    expect(() => settingsFromContext(read({ logRetentionDays: 'ninety' }))).toThrow(/logRetentionDays/);
+    expect(() => settingsFromContext(read({ scheduleInput: '{dryRun:true}' }))).toThrow(/scheduleInput: not valid JSON/);
+    expect(() => settingsFromContext(read({ scheduleInput: '[1]' }))).toThrow(/scheduleInput: expected a JSON object/);
+  });
+});

@@ -1,0 +1,457 @@
+/**
+ * What the synthesized OptimizerStack promises: five arm64 Node 24 functions, each with only the
+ * settings it reads, the state machine's shape, least privilege on the secret, the bucket and the
+ * logs, a locked-down bucket, and the outputs. (Schedule, audit bus, logs, queries, alarms and the
+ * run guard: observability.test.ts; cdk-nag: nag.test.ts.) Bundling with esbuild is real, so this also proves that
+ * every handler bundles.
+ */
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { OptimizerStack } from '../infra/optimizer-stack.ts';
+
+// CloudFormation JSON is untyped; these aliases keep the walking code readable.
+type Json = any;
+type Resources = Record<string, { Type: string; Properties?: Json }>;
+
+const NAMES = ['fetch', 'validate', 'optimize', 'verify', 'report'] as const;
+type Name = (typeof NAMES)[number];
+const SECRET_READERS: Name[] = ['fetch', 'optimize', 'verify'];
+const BUCKET_USERS: Name[] = ['fetch', 'validate', 'optimize', 'verify', 'report'];
+
+let template: Template;
+let resources: Resources;
+/** Logical ids of our resources. */
+let fnId: Record<Name, string>;
+let fnRoleId: Record<Name, string>;
+let stateMachineId: string;
+let stateMachineRoleId: string;
+let secretId: string;
+let bucketId: string;
+/** The parsed definition, intrinsics replaced by "@@Ref:Id@@" / "@@GetAtt:Id.Attr@@" markers. */
+let definition: Json;
+
+const idsOf = (type: string) => Object.keys(resources).filter((id) => resources[id]!.Type === type);
+const only = (type: string) => {
+  const ids = idsOf(type);
+  expect(ids, type).toHaveLength(1);
+  return ids[0]!;
+};
+const cap = (name: string) => `${name[0]!.toUpperCase()}${name.slice(1)}`;
+
+/** CDK's own helper functions (custom-resource providers, log retention, auto-delete objects). */
+function isCdkHelper(props: Json): boolean {
+  const handler = String(props.Handler ?? '');
+  const description = String(props.Description ?? '');
+  return handler.startsWith('__entrypoint__') || /\b(CDK|custom resource|auto-delet|log retention|AwsCustomResource)/i.test(description);
+}
+
+/** The logical id a { "Fn::GetAtt": [id, "Arn"] } or { Ref: id } points at. */
+function refId(v: Json): string | undefined {
+  if (v && typeof v === 'object') {
+    if (typeof v.Ref === 'string') return v.Ref;
+    if (Array.isArray(v['Fn::GetAtt'])) return v['Fn::GetAtt'][0];
+  }
+  return undefined;
+}
+
+/** A JSON-safe marker for one intrinsic inside the definition string. */
+function marker(v: Json): string {
+  if (typeof v.Ref === 'string') return `@@Ref:${v.Ref}@@`;
+  if (Array.isArray(v['Fn::GetAtt'])) return `@@GetAtt:${v['Fn::GetAtt'].join('.')}@@`;
+  return `@@${JSON.stringify(v).replace(/["\\]/g, '')}@@`;
+}
+
+function parseDefinition(ds: Json): Json {
+  if (typeof ds === 'string') return JSON.parse(ds);
+  const [sep, parts] = ds['Fn::Join'] as [string, Json[]];
+  return JSON.parse(parts.map((p) => (typeof p === 'string' ? p : marker(p))).join(sep));
+}
+
+/** Every state of the definition, with nested Map processors and Parallel branches. */
+function allStates(def: Json): Array<[string, Json]> {
+  const out: Array<[string, Json]> = [];
+  const walk = (states: Record<string, Json>) => {
+    for (const [name, state] of Object.entries(states)) {
+      out.push([name, state]);
+      if (state.ItemProcessor) walk(state.ItemProcessor.States);
+      if (state.Iterator) walk(state.Iterator.States);
+      for (const b of state.Branches ?? []) walk(b.States);
+    }
+  };
+  walk(def.States);
+  return out;
+}
+
+const stateNamed = (name: string): Json => {
+  const found = allStates(definition).filter(([n]) => n === name);
+  expect(found.map(([n]) => n), `state ${name}`).toEqual([name]);
+  return found[0]![1];
+};
+
+interface Statement {
+  source: string;
+  /** Role logical ids the policy is attached to (empty for resource policies). */
+  roles: string[];
+  Effect: string;
+  actions: string[];
+  resources: Json[];
+  raw: Json;
+}
+
+const asArray = (v: Json): Json[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+/** Every statement of every identity and resource policy in the template. */
+function allStatements(): Statement[] {
+  const out: Statement[] = [];
+  const add = (source: string, roles: string[], doc: Json) => {
+    for (const s of asArray(doc?.Statement)) {
+      out.push({ source, roles, Effect: s.Effect, actions: asArray(s.Action ?? s.NotAction), resources: asArray(s.Resource ?? s.NotResource), raw: s });
+    }
+  };
+  for (const [id, r] of Object.entries(resources)) {
+    const p = r.Properties ?? {};
+    if (r.Type === 'AWS::IAM::Policy' || r.Type === 'AWS::IAM::ManagedPolicy') {
+      add(id, asArray(p.Roles).map((x) => refId(x)!).filter(Boolean), p.PolicyDocument);
+    } else if (r.Type === 'AWS::IAM::Role') {
+      for (const inline of asArray(p.Policies)) add(`${id}/${inline.PolicyName}`, [id], inline.PolicyDocument);
+    } else if (r.Type === 'AWS::S3::BucketPolicy' || r.Type === 'AWS::SecretsManager::ResourcePolicy') {
+      add(id, [], p.PolicyDocument ?? (typeof p.ResourcePolicy === 'string' ? JSON.parse(p.ResourcePolicy) : p.ResourcePolicy));
+    }
+  }
+  return out;
+}
+
+/** IAM action wildcard match: does `pattern` (e.g. "secretsmanager:Get*" or "*") cover `action`? */
+function covers(pattern: string, action: string): boolean {
+  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
+  return re.test(action);
+}
+
+const grants = (s: Statement, action: string) => s.Effect === 'Allow' && !s.raw.NotAction && s.actions.some((a) => covers(a, action));
+const touchesService = (s: Statement, service: string) =>
+  s.Effect === 'Allow' && (!!s.raw.NotAction || s.actions.some((a) => a === '*' || a.toLowerCase().startsWith(`${service}:`)));
+
+const roleName = (roleId: string): string => {
+  if (roleId === stateMachineRoleId) return 'stateMachine';
+  const name = NAMES.find((n) => fnRoleId[n] === roleId);
+  return name ?? roleId;
+};
+
+const bucketArn = () => ({ 'Fn::GetAtt': [bucketId, 'Arn'] });
+/** The key pattern of a bucketArn + "/key" resource (fails the test for anything else). */
+const objectKeyOf = (r: Json): string => {
+  const parts = r?.['Fn::Join']?.[1];
+  expect(r?.['Fn::Join']?.[0], JSON.stringify(r)).toBe('');
+  expect(parts?.[0], JSON.stringify(r)).toEqual(bucketArn());
+  expect(parts, JSON.stringify(r)).toHaveLength(2);
+  expect(parts[1], JSON.stringify(r)).toMatch(/^\/runs\/\*\/([a-z]+\.json|outcomes\/([a-z]+\/)?\*)$/);
+  return String(parts[1]).slice(1);
+};
+
+beforeAll(() => {
+  const app = new App();
+  const stack = new OptimizerStack(app, 'OptimizerTest', { env: { account: '123456789012', region: 'eu-west-1' } });
+  template = Template.fromStack(stack);
+  resources = template.toJSON().Resources;
+
+  secretId = only('AWS::SecretsManager::Secret');
+  bucketId = only('AWS::S3::Bucket');
+  stateMachineId = only('AWS::StepFunctions::StateMachine');
+  const sm = resources[stateMachineId]!.Properties;
+  stateMachineRoleId = refId(sm.RoleArn)!;
+  definition = parseDefinition(sm.DefinitionString);
+
+  const ours = idsOf('AWS::Lambda::Function').filter((id) => !isCdkHelper(resources[id]!.Properties));
+  fnId = {} as Record<Name, string>;
+  fnRoleId = {} as Record<Name, string>;
+  for (const name of NAMES) {
+    const id = ours.find((i) => i.startsWith(`${cap(name)}Function`));
+    if (!id) throw new Error(`no ${name} function among ${ours.join(', ')}`);
+    fnId[name] = id;
+    fnRoleId[name] = refId(resources[id]!.Properties.Role)!;
+  }
+}, 120_000);
+
+describe('functions', () => {
+  it('are exactly five of ours, one per step, each with its own role', () => {
+    const ours = idsOf('AWS::Lambda::Function').filter((id) => !isCdkHelper(resources[id]!.Properties));
+    expect(ours.sort()).toEqual(Object.values(fnId).sort());
+    expect(new Set(Object.values(fnRoleId)).size).toBe(5);
+    for (const roleId of Object.values(fnRoleId)) expect(resources[roleId]?.Type).toBe('AWS::IAM::Role');
+  });
+
+  it.each(NAMES)('%s runs Node 24 on arm64, logging JSON to its own log group', (name) => {
+    const props = resources[fnId[name]]!.Properties;
+    expect(props).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: 'index.handler' });
+    expect(props.LoggingConfig.LogFormat).toBe('JSON');
+    const logGroup = refId(props.LoggingConfig.LogGroup);
+    expect(resources[logGroup!]?.Type).toBe('AWS::Logs::LogGroup');
+    expect(props.Environment.Variables).toMatchObject({
+      POWERTOOLS_SERVICE_NAME: 'genesys-index-optimizer',
+      POWERTOOLS_METRICS_NAMESPACE: 'GenesysIndexOptimizer',
+    });
+  });
+
+  it('each function gets only the settings it reads', () => {
+    const vars = (name: Name) => resources[fnId[name]]!.Properties.Environment.Variables;
+    for (const name of NAMES) {
+      const v = vars(name);
+      expect('GENESYS_SECRET_ID' in v, `${name} GENESYS_SECRET_ID`).toBe(SECRET_READERS.includes(name));
+      if (SECRET_READERS.includes(name)) expect(v.GENESYS_SECRET_ID).toEqual({ Ref: secretId });
+      expect('RUN_BUCKET' in v, `${name} RUN_BUCKET`).toBe(BUCKET_USERS.includes(name));
+      if (BUCKET_USERS.includes(name)) expect(v.RUN_BUCKET).toEqual({ Ref: bucketId });
+    }
+  });
+
+  it('roles carry no managed policy, and may write logs to their own log group only', () => {
+    for (const name of NAMES) {
+      expect(resources[fnRoleId[name]]!.Properties.ManagedPolicyArns, name).toBeUndefined();
+      const logGroup = refId(resources[fnId[name]]!.Properties.LoggingConfig.LogGroup);
+      const logs = allStatements().filter((s) => s.roles.includes(fnRoleId[name]) && touchesService(s, 'logs'));
+      expect(logs.length, name).toBeGreaterThan(0);
+      for (const s of logs) {
+        expect(s.actions.sort(), name).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+        expect(s.resources, name).toEqual([{ 'Fn::GetAtt': [logGroup, 'Arn'] }]);
+      }
+    }
+  });
+});
+
+describe('state machine', () => {
+  it('is one STANDARD state machine', () => {
+    template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', { StateMachineType: 'STANDARD' });
+    expect(definition.StartAt).toBe('ValidateInput');
+  });
+
+  it('has the contracted states with their types', () => {
+    const expected: Record<string, string> = {
+      ValidateInput: 'Task',
+      FetchInventory: 'Task',
+      MakePlan: 'Task',
+      OptimizeIndexes: 'Map',
+      Optimize: 'Task',
+      Verify: 'Task',
+      Settle: 'Wait',
+      PollWait: 'Wait',
+      WaitBeforeRetry: 'Wait',
+      Report: 'Task',
+      RunFailed: 'Fail',
+    };
+    for (const [name, type] of Object.entries(expected)) expect(stateNamed(name).Type, name).toBe(type);
+  });
+
+  it('optimizes the plan in a distributed Map bounded by the configured concurrency', () => {
+    const map = definition.States.OptimizeIndexes;
+    expect(map).toMatchObject({
+      Type: 'Map',
+      ItemsPath: '$.plan.indexes',
+      MaxConcurrencyPath: '$.config.maxConcurrency',
+      ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED' } },
+    });
+    expect(map.MaxConcurrency).toBeUndefined();
+    // Optimize and Verify run per index, inside the Map, never at the top level.
+    expect(Object.keys(map.ItemProcessor.States)).toEqual(expect.arrayContaining(['Optimize', 'Verify', 'Settle', 'PollWait', 'WaitBeforeRetry']));
+    expect(definition.States.Optimize).toBeUndefined();
+    expect(definition.States.Verify).toBeUndefined();
+  });
+
+  it('waits only for durations taken from the state, never a fixed number of seconds', () => {
+    const waits = allStates(definition).filter(([, s]) => s.Type === 'Wait');
+    expect(waits.length).toBeGreaterThanOrEqual(3);
+    for (const [name, s] of waits) {
+      expect(s.SecondsPath, name).toMatch(/^\$\./);
+      expect(s.Seconds, name).toBeUndefined();
+      expect(s.Timestamp ?? s.TimestampPath, name).toBeUndefined();
+    }
+  });
+
+  it('fails a run with the error and cause the report names', () => {
+    const fail = stateNamed('RunFailed');
+    expect(fail.ErrorPath).toMatch(/^\$\./);
+    expect(fail.CausePath).toMatch(/^\$\./);
+  });
+
+  it('every Task invokes one of the five functions, and each function is used', () => {
+    const tasks = allStates(definition).filter(([, s]) => s.Type === 'Task');
+    expect(tasks.length).toBeGreaterThanOrEqual(7);
+    const invoked = (s: Json): string => {
+      const resource = String(s.Resource);
+      const direct = /^@@GetAtt:([^.@]+)\.Arn@@$/.exec(resource);
+      if (direct) return direct[1]!;
+      // The lambda:invoke integration form names the function in its parameters.
+      expect(resource).toMatch(/:states:::lambda:invoke$/);
+      const fn = /^@@GetAtt:([^.@]+)\.Arn@@$/.exec(String(s.Parameters?.FunctionName));
+      expect(fn, 'FunctionName').not.toBeNull();
+      return fn![1]!;
+    };
+    const byState = Object.fromEntries(tasks.map(([name, s]) => [name, invoked(s)]));
+    for (const id of Object.values(byState)) expect(Object.values(fnId)).toContain(id);
+    expect(new Set(Object.values(byState))).toEqual(new Set(Object.values(fnId)));
+    expect(byState).toMatchObject({
+      ValidateInput: fnId.validate,
+      FetchInventory: fnId.fetch,
+      MakePlan: fnId.validate,
+      Optimize: fnId.optimize,
+      Verify: fnId.verify,
+      Report: fnId.report,
+    });
+  });
+
+  it('every Task retries throttled invokes with full jitter', () => {
+    for (const [name, s] of allStates(definition).filter(([, st]) => st.Type === 'Task')) {
+      const retry = asArray(s.Retry).find((r) => asArray(r.ErrorEquals).includes('Lambda.TooManyRequestsException'));
+      expect(retry, name).toBeDefined();
+      expect(retry.JitterStrategy, name).toBe('FULL');
+      expect(retry.MaxAttempts, name).toBeGreaterThan(0);
+    }
+  });
+});
+
+describe('least privilege', () => {
+  it('only fetch, optimize and verify may read the secret, and only that secret', () => {
+    const readers = allStatements().filter((s) => grants(s, 'secretsmanager:GetSecretValue'));
+    expect(readers.length).toBeGreaterThan(0);
+    const roles = new Set<string>();
+    for (const s of readers) {
+      expect(s.roles.length, s.source).toBeGreaterThan(0);
+      for (const r of s.roles) roles.add(roleName(r));
+      expect(s.resources, s.source).toEqual([{ Ref: secretId }]);
+    }
+    expect([...roles].sort()).toEqual([...SECRET_READERS].sort());
+  });
+
+  it('the secret readers get its value only (no DescribeSecret or other secretsmanager action)', () => {
+    const secretStatements = allStatements().filter((s) => touchesService(s, 'secretsmanager'));
+    expect(secretStatements.length).toBeGreaterThan(0);
+    for (const s of secretStatements) expect(s.actions, s.source).toEqual(['secretsmanager:GetSecretValue']);
+  });
+
+  it('no statement grants secretsmanager:* or a secretsmanager action on "*"', () => {
+    for (const s of allStatements().filter((st) => touchesService(st, 'secretsmanager'))) {
+      expect(s.raw.NotAction, s.source).toBeUndefined();
+      expect(s.raw.NotResource, s.source).toBeUndefined();
+      for (const a of s.actions) {
+        expect(a, s.source).not.toBe('*');
+        expect(a.toLowerCase(), s.source).not.toBe('secretsmanager:*');
+        // A wildcard that reaches writes or deletes is as bad as secretsmanager:*.
+        for (const write of ['secretsmanager:PutSecretValue', 'secretsmanager:DeleteSecret', 'secretsmanager:UpdateSecret']) {
+          expect(covers(a, write), `${s.source} ${a}`).toBe(false);
+        }
+      }
+      for (const r of s.resources) expect(JSON.stringify(r), s.source).not.toContain('"*"');
+      expect(s.resources, s.source).not.toContain('*');
+    }
+  });
+
+  it('no Allow statement grants every action', () => {
+    for (const s of allStatements().filter((st) => st.Effect === 'Allow')) {
+      expect(s.actions, s.source).not.toContain('*');
+      expect(s.raw.NotAction, s.source).toBeUndefined();
+    }
+  });
+
+  it('the functions touch the bucket, each only the run objects it reads or writes', () => {
+    const s3 = allStatements().filter((s) => s.roles.length > 0 && touchesService(s, 's3'));
+    const roles = new Set(s3.flatMap((s) => s.roles.map(roleName)));
+    expect([...roles].sort()).toEqual([...BUCKET_USERS].sort());
+    // What no function needs: bucket configuration, ACLs, tagging, object lock, versions, deletes.
+    const forbidden = [
+      's3:DeleteObject', 's3:DeleteBucket', 's3:PutBucketPolicy', 's3:GetBucketPolicy', 's3:GetBucketAcl', 's3:PutLifecycleConfiguration',
+      's3:PutObjectAcl', 's3:GetObjectAcl', 's3:PutObjectRetention', 's3:PutObjectLegalHold', 's3:PutObjectTagging', 's3:ListBucketVersions',
+    ];
+    for (const s of s3) {
+      expect(s.resources.length, s.source).toBeGreaterThan(0);
+      for (const a of s.actions) for (const f of forbidden) expect(covers(a, f), `${s.source} ${a} covers ${f}`).toBe(false);
+    }
+    // Per role: object key → actions. The bucket itself for listing only: whole (a missing key then
+    // reads as NoSuchKey, not AccessDenied) for the functions that get objects, a prefix for optimize.
+    const expected: Record<Name, Record<string, string[]>> = {
+      fetch: { 'runs/*/inventory.json': ['s3:GetObject', 's3:PutObject'], bucket: ['s3:ListBucket'] },
+      validate: { 'runs/*/inventory.json': ['s3:GetObject'], 'runs/*/plan.json': ['s3:PutObject'], bucket: ['s3:ListBucket'] },
+      optimize: { 'runs/*/outcomes/skipped/*': ['s3:PutObject'], 'runs/*/outcomes/failed/*': ['s3:PutObject'], 'bucket if runs/*/outcomes/failed/': ['s3:ListBucket'] },
+      verify: { 'runs/*/outcomes/optimized/*': ['s3:PutObject'], 'runs/*/outcomes/failed/*': ['s3:PutObject'] },
+      report: { 'runs/*/plan.json': ['s3:GetObject'], 'runs/*/outcomes/*': ['s3:GetObject'], 'runs/*/report.json': ['s3:PutObject'], bucket: ['s3:ListBucket'] },
+    };
+    for (const name of BUCKET_USERS) {
+      const byResource: Record<string, Set<string>> = {};
+      for (const s of s3.filter((st) => st.roles.includes(fnRoleId[name]))) {
+        const prefixes = s.raw.Condition?.StringLike?.['s3:prefix'];
+        expect(Object.keys(s.raw.Condition ?? {}).filter((k) => k !== 'StringLike'), s.source).toEqual([]);
+        for (const r of s.resources) {
+          const key = JSON.stringify(r) === JSON.stringify(bucketArn()) ? (prefixes ? `bucket if ${asArray(prefixes).join(',')}` : 'bucket') : objectKeyOf(r);
+          byResource[key] ??= new Set();
+          for (const a of s.actions) byResource[key]!.add(a);
+        }
+      }
+      const actual = Object.fromEntries(Object.entries(byResource).map(([k, v]) => [k, [...v].sort()]));
+      expect(actual, name).toEqual(expected[name]);
+    }
+  });
+
+  it('the state machine has no bucket access, and validate and report no secret access', () => {
+    const mine = allStatements().filter((s) => s.roles.includes(stateMachineRoleId));
+    expect(mine.filter((s) => touchesService(s, 's3'))).toEqual([]);
+    const smStatements = allStatements().filter((s) => s.roles.includes(stateMachineRoleId));
+    expect(smStatements.filter((s) => touchesService(s, 'secretsmanager'))).toEqual([]);
+    for (const name of ['validate', 'report'] as const) {
+      const mine = allStatements().filter((s) => s.roles.includes(fnRoleId[name]));
+      expect(mine.filter((s) => touchesService(s, 'secretsmanager')), name).toEqual([]);
+    }
+  });
+
+  it('the state machine role may invoke exactly the five functions', () => {
+    const invokes = allStatements().filter((s) => s.roles.includes(stateMachineRoleId) && touchesService(s, 'lambda'));
+    expect(invokes.length).toBeGreaterThan(0);
+    const targets = new Set<string>();
+    for (const s of invokes) {
+      expect(s.actions, s.source).toEqual(['lambda:InvokeFunction']);
+      for (const r of s.resources) {
+        // fn.Arn, or fn.Arn + ":*" for its versions and aliases.
+        const id = refId(r) ?? (r?.['Fn::Join']?.[1]?.[1] === ':*' && r['Fn::Join'][1].length === 2 ? refId(r['Fn::Join'][1][0]) : undefined);
+        expect(id, JSON.stringify(r)).toBeDefined();
+        expect(Object.values(fnId), JSON.stringify(r)).toContain(id);
+        targets.add(id!);
+      }
+    }
+    expect(targets).toEqual(new Set(Object.values(fnId)));
+    // Nothing else on the role grants lambda actions, e.g. through another policy.
+    for (const s of allStatements().filter((st) => st.roles.includes(stateMachineRoleId))) {
+      for (const a of s.actions) if (a.toLowerCase().startsWith('lambda:')) expect(a).toBe('lambda:InvokeFunction');
+    }
+  });
+});
+
+describe('run bucket', () => {
+  it('blocks public access, is encrypted and expires runs', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: Match.anyValue() } }] },
+      LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ Status: 'Enabled', ExpirationInDays: Match.anyValue() })]) },
+    });
+    const days = resources[bucketId]!.Properties.LifecycleConfiguration.Rules.map((r: Json) => r.ExpirationInDays).filter(Boolean);
+    expect(Math.min(...days)).toBeGreaterThan(0);
+  });
+
+  it('denies every request not made over TLS', () => {
+    const policy = only('AWS::S3::BucketPolicy');
+    expect(resources[policy]!.Properties.Bucket).toEqual({ Ref: bucketId });
+    const deny = allStatements().filter((s) => s.source === policy && s.Effect === 'Deny' && s.raw.Condition?.Bool?.['aws:SecureTransport'] === 'false');
+    expect(deny).toHaveLength(1);
+    expect(deny[0]!.actions).toEqual(['s3:*']);
+    expect(deny[0]!.resources).toEqual(expect.arrayContaining([bucketArn(), { 'Fn::Join': ['', [bucketArn(), '/*']] }]));
+  });
+});
+
+describe('outputs', () => {
+  it('name the state machine, the secret, the bucket, the audit bus and the alarm topic', () => {
+    template.hasOutput('StateMachineArn', { Value: { Ref: stateMachineId } });
+    template.hasOutput('SecretArn', { Value: { Ref: secretId } });
+    template.hasOutput('RunBucketName', { Value: { Ref: bucketId } });
+    const bus = only('AWS::Events::EventBus');
+    template.hasOutput('AuditBusName', { Value: { Ref: bus } });
+    template.hasOutput('AuditBusArn', { Value: { 'Fn::GetAtt': [bus, 'Arn'] } });
+    template.hasOutput('AlarmTopicArn', { Value: { Ref: only('AWS::SNS::Topic') } });
+  });
+});
