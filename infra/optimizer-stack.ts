@@ -9,6 +9,7 @@ import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps }
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { ApplicationLogLevel, Architecture, LoggingFormat, Runtime, SystemLogLevel } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { BlockPublicAccess, Bucket, BucketEncryption } from 'aws-cdk-lib/aws-s3';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
@@ -57,6 +58,7 @@ export class OptimizerStack extends Stack {
   readonly secret: Secret;
   readonly runBucket: Bucket;
   readonly auditBus: AuditBus;
+  readonly pacerTable: Table;
   readonly logs: RunLogs;
   readonly schedule: OptimizerSchedule;
   readonly queries: SavedQueries;
@@ -82,6 +84,15 @@ export class OptimizerStack extends Stack {
 
     this.auditBus = new AuditBus(this, 'AuditBus', { archiveRetentionDays: logRetentionDays });
 
+    // The API budget's shared clock: one small item per OAuth client, the next free call slot.
+    this.pacerTable = new Table(this, 'PacerTable', {
+      partitionKey: { name: 'pk', type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: 'expiresAt',
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
     // A fixed name, so that the validate function's policy and environment can name the state
     // machine without referring to it (the state machine refers to the function: a cycle otherwise).
     this.stateMachineName = `${this.stackName}-Optimizer`;
@@ -96,11 +107,12 @@ export class OptimizerStack extends Stack {
     if (props.genesysRegion) genesys['GENESYS_REGION'] = props.genesysRegion;
     const runStore = { RUN_BUCKET: this.runBucket.bucketName };
     const audit = { AUDIT_BUS_NAME: this.auditBus.bus.eventBusName };
+    const pacer = { PACER_TABLE: this.pacerTable.tableName };
     const environment: Record<FunctionName, Record<string, string>> = {
-      fetch: { ...genesys, ...runStore },
+      fetch: { ...genesys, ...runStore, ...pacer },
       validate: { ...runStore, RUN_GUARD: 'stepfunctions', STATE_MACHINE_ARN: stateMachineArn },
-      optimize: { ...genesys, ...runStore, ...audit },
-      verify: { ...genesys, ...runStore, ...audit },
+      optimize: { ...genesys, ...runStore, ...audit, ...pacer },
+      verify: { ...genesys, ...runStore, ...audit, ...pacer },
       report: { ...runStore, ...audit },
     };
 
@@ -183,6 +195,10 @@ export class OptimizerStack extends Stack {
     // (a dry run never blocks), so that only one real run optimizes at a time.
     this.functions.validate.addToRolePolicy(new PolicyStatement({ actions: ['states:ListExecutions'], resources: [stateMachineArn] }));
     this.functions.validate.addToRolePolicy(new PolicyStatement({ actions: ['states:DescribeExecution'], resources: [executionsArn] }));
+    // The pacer: every function that calls Genesys reserves its call slots (read, then a conditional write).
+    for (const name of ['fetch', 'optimize', 'verify'] as const) {
+      this.functions[name].addToRolePolicy(new PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], resources: [this.pacerTable.tableArn] }));
+    }
     // Audit events: the steps that act on indexes and the report.
     for (const name of ['optimize', 'verify', 'report'] as const) this.auditBus.grantPut(this.functions[name]);
 

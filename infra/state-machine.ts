@@ -69,6 +69,7 @@ function perIndexWorkflow(scope: Construct, fns: OptimizerFunctions): sfn.IChain
     indexId: sfn.JsonPath.stringAt('$.indexId'),
     timing: sfn.JsonPath.objectAt('$.timing'),
     retries: sfn.JsonPath.objectAt('$.retries'),
+    apiBudgetPerMinute: sfn.JsonPath.numberAt('$.apiBudgetPerMinute'),
   };
   const result = (id: string, fields: Record<string, unknown>) =>
     new sfn.Pass(scope, id, { parameters: { id: sfn.JsonPath.stringAt('$.indexId'), ...fields } });
@@ -122,7 +123,8 @@ function perIndexWorkflow(scope: Construct, fns: OptimizerFunctions): sfn.IChain
     Duration.seconds(60),
   ).addCatch(unexpected, { resultPath: '$.error' });
 
-  const settle = new sfn.Wait(scope, 'Settle', { time: sfn.WaitTime.secondsPath('$.timing.settleSeconds') }).next(verify);
+  // The settle time, or longer when the API budget puts the first health read later.
+  const settle = new sfn.Wait(scope, 'Settle', { time: sfn.WaitTime.secondsPath('$.optimize.settleSeconds') }).next(verify);
 
   verify.next(
     new sfn.Choice(scope, 'VerifyOutcome')
@@ -152,6 +154,7 @@ function probe(scope: Construct, id: string, fns: OptimizerFunctions, phase: 'be
       phase,
       executionId: EXECUTION_ID,
       retries: sfn.JsonPath.objectAt('$.config.retries'),
+      apiBudgetPerMinute: sfn.JsonPath.numberAt('$.config.apiBudgetPerMinute'),
       progress: sfn.JsonPath.objectAt(path),
     },
     path,
@@ -193,7 +196,12 @@ export function buildDefinition(scope: Construct, fns: OptimizerFunctions): sfn.
     scope,
     STATE.fetchInventory,
     fns.fetch,
-    { executionId: EXECUTION_ID, retries: sfn.JsonPath.objectAt('$.config.retries'), progress: sfn.JsonPath.objectAt('$.fetch') },
+    {
+      executionId: EXECUTION_ID,
+      retries: sfn.JsonPath.objectAt('$.config.retries'),
+      apiBudgetPerMinute: sfn.JsonPath.numberAt('$.config.apiBudgetPerMinute'),
+      progress: sfn.JsonPath.objectAt('$.fetch'),
+    },
     '$.fetch',
     Duration.minutes(5),
   );
@@ -231,6 +239,7 @@ export function buildDefinition(scope: Construct, fns: OptimizerFunctions): sfn.
       timing: sfn.JsonPath.objectAt('$.config.timing'),
       retries: sfn.JsonPath.objectAt('$.config.retries'),
       safety: sfn.JsonPath.objectAt('$.config.safety'),
+      apiBudgetPerMinute: sfn.JsonPath.numberAt('$.config.apiBudgetPerMinute'),
       optimize: { attempts: 0, prechecked: false },
       verify: { polls: 0 },
     },

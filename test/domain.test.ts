@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_DIRECTIVES } from '../functions/domain/directives.ts';
-import { parseExecutionInput } from '../functions/domain/execution-input.ts';
+import { derivedConcurrency, parseExecutionInput } from '../functions/domain/execution-input.ts';
 import { InputError } from '../functions/domain/input-error.ts';
 import { buildPlan } from '../functions/domain/plan.ts';
 import { evaluateIndex } from '../functions/domain/policy.ts';
@@ -39,9 +39,11 @@ describe('execution input', () => {
         policy: { maxShards: 50, maxReplicas: 3, maxStorageBytes: 10737418240, cooldownHours: 0, healthCheckBeforePut: true },
         directives: DEFAULT_DIRECTIVES,
         timing: { settleSeconds: 30, healthPollSeconds: 15, healthTimeoutSeconds: 900 },
-        retries: { maxAttempts: 5, maxRetryAfterSeconds: 180 },
+        retries: { maxAttempts: 5, maxRetryAfterSeconds: 180, maxThrottledAttempts: 20 },
         safety: { maxFailedShare: 0.5, minIndexesBeforeStop: 5 },
-        maxConcurrency: 5,
+        apiBudgetPerMinute: 150,
+        // Derived: 150/min ÷ 3 calls = 0.83 indexes/s, × 45 s each × 1.25 = 47, capped at 40.
+        maxConcurrency: 40,
       });
     }
   });
@@ -79,6 +81,7 @@ describe('execution input', () => {
     ['zero concurrency', { maxConcurrency: 0 }, 'input.maxConcurrency', /between 1 and 40/],
     ['a directive that is not an identifier', { directives: { refreshPolicy: 'DROP TABLE' } }, 'directives.refreshPolicy', /lower-case identifier/],
     ['a failure share above 1', { safety: { maxFailedShare: 1.5 } }, 'safety.maxFailedShare', /between 0 and 1/],
+    ['a budget below 2 calls a minute', { apiBudgetPerMinute: 1 }, 'input.apiBudgetPerMinute', /between 2 and 100000/],
     ['a huge subset', { indexIds: Array.from({ length: 6000 }, (_, i) => `id-${i}`) }, 'indexIds', /at most 5000/],
   ];
   for (const [label, raw, field, message] of bad) {
@@ -90,6 +93,17 @@ describe('execution input', () => {
       expect(err.message).toMatch(message);
     });
   }
+});
+
+describe('derived concurrency', () => {
+  it('keeps the budget busy (Little\'s law), within 1..40, and yields to an explicit maxConcurrency', () => {
+    expect(derivedConcurrency(150, { settleSeconds: 30, healthPollSeconds: 15, healthTimeoutSeconds: 900 })).toBe(40);
+    // 60/min ÷ 3 = 1/3 index/s; × 6 s × 1.25 = 2.5 → 3
+    expect(derivedConcurrency(60, { settleSeconds: 5, healthPollSeconds: 1, healthTimeoutSeconds: 60 })).toBe(3);
+    expect(derivedConcurrency(2, { settleSeconds: 0, healthPollSeconds: 1, healthTimeoutSeconds: 60 })).toBe(1);
+    expect(parseExecutionInput({ apiBudgetPerMinute: 60, timing: { settleSeconds: 5, healthPollSeconds: 1 } }).maxConcurrency).toBe(3);
+    expect(parseExecutionInput({ apiBudgetPerMinute: 60, maxConcurrency: 7 }).maxConcurrency).toBe(7);
+  });
 });
 
 describe('capacity policy', () => {

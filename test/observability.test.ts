@@ -202,11 +202,12 @@ describe('environment', () => {
   it('gives each function only what it reads', () => {
     const s = custom;
     const expected: Record<Name, string[]> = {
-      fetch: ['GENESYS_REGION', 'GENESYS_SECRET_ID', 'RUN_BUCKET'],
+      // PACER_TABLE: every function that calls Genesys reserves its call slots in the API budget.
+      fetch: ['GENESYS_REGION', 'GENESYS_SECRET_ID', 'PACER_TABLE', 'RUN_BUCKET'],
       validate: ['RUN_BUCKET', 'RUN_GUARD', 'STATE_MACHINE_ARN'],
       // The run store: each index's outcome, and the run-level stop's count of failures.
-      optimize: ['AUDIT_BUS_NAME', 'GENESYS_REGION', 'GENESYS_SECRET_ID', 'RUN_BUCKET'],
-      verify: ['AUDIT_BUS_NAME', 'GENESYS_REGION', 'GENESYS_SECRET_ID', 'RUN_BUCKET'],
+      optimize: ['AUDIT_BUS_NAME', 'GENESYS_REGION', 'GENESYS_SECRET_ID', 'PACER_TABLE', 'RUN_BUCKET'],
+      verify: ['AUDIT_BUS_NAME', 'GENESYS_REGION', 'GENESYS_SECRET_ID', 'PACER_TABLE', 'RUN_BUCKET'],
       report: ['AUDIT_BUS_NAME', 'RUN_BUCKET'],
     };
     const common = ['NODE_OPTIONS', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_SERVICE_NAME'];

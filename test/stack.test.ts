@@ -322,6 +322,19 @@ describe('least privilege', () => {
     expect([...roles].sort()).toEqual([...SECRET_READERS].sort());
   });
 
+  it('only the functions that call Genesys may use the pacer table: one item read and written, nothing else', () => {
+    const table = only('AWS::DynamoDB::Table');
+    const statements = allStatements().filter((s) => touchesService(s, 'dynamodb'));
+    const roles = new Set<string>();
+    for (const s of statements) {
+      expect(s.actions.sort(), s.source).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
+      expect(s.resources, s.source).toEqual([{ 'Fn::GetAtt': [table, 'Arn'] }]);
+      for (const r of s.roles) roles.add(roleName(r));
+    }
+    expect([...roles].sort()).toEqual([...SECRET_READERS].sort());
+    expect(resources[table]!.Properties.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+  });
+
   it('the secret readers get its value only (no DescribeSecret or other secretsmanager action)', () => {
     const secretStatements = allStatements().filter((s) => touchesService(s, 'secretsmanager'));
     expect(secretStatements.length).toBeGreaterThan(0);

@@ -6,127 +6,29 @@
 //
 // The runner sets process.env for the handlers while a run lasts, so runs in one process cannot
 // overlap: the tests run one after the other, with short timings.
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { runLocally, type LocalRunResult, type LocalTarget } from '../infra/local/run-local.ts';
-import { synthesizeDefinition, type SynthesizedDefinition } from '../infra/local/definition.ts';
-import { parseScenario } from '../infra/simulator/scenario.ts';
+import { existsSync, readFileSync } from 'node:fs';
 import { DEMO_SCENARIO_PATH, loadDemoScenario } from '../infra/simulator/scenario-file.ts';
-import { startSimulator, type RecordedRequest, type Simulator } from '../infra/simulator/server.ts';
+import { startSimulator } from '../infra/simulator/server.ts';
 import { TokenStore } from '../infra/simulator/tokens.ts';
-import { sharedTokenCache } from '../functions/genesys/token-cache.ts';
 import type { ReportEntry } from '../functions/domain/report.ts';
+import {
+  FAST,
+  calls,
+  entry,
+  expectReportCovers,
+  filesUnder,
+  findLeaks,
+  gaps,
+  healthReads,
+  index,
+  puts,
+  transitionsPerIndex,
+  useLocalRuns,
+} from './support/local-run.ts';
 
-const FAST = { settleSeconds: 0, healthPollSeconds: 1, healthTimeoutSeconds: 3 };
-const RUN_TIMEOUT_MS = 90_000;
-
-let synthesized: SynthesizedDefinition;
-const simulators: Simulator[] = [];
-const storeDirs: string[] = [];
-
-beforeAll(() => {
-  synthesized = synthesizeDefinition();
-});
-
-afterEach(async () => {
-  await Promise.all(simulators.splice(0).map((s) => s.close()));
-});
-
-afterAll(() => {
-  for (const dir of storeDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-interface Run {
-  sim: Simulator;
-  result: LocalRunResult;
-  /** The functions' JSON log lines. */
-  lines: string[];
-  storeDir: string;
-  wallMs: number;
-}
-
-/** A valid index record (qualifies under the default policy) with a fast behaviour unless told otherwise. */
-function index(id: string, behaviour: Record<string, unknown> = {}, record: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    id,
-    name: `name-${id}`,
-    type: 'conversation',
-    status: 'active',
-    shardCount: 6,
-    replicaCount: 1,
-    maxDocumentCount: 12_000_000,
-    storageBytes: 2_000_000_000,
-    lastRefresh: '2026-11-01T00:00:00.000Z',
-    ...record,
-    behaviour: { refreshSeconds: 0, ...behaviour },
-  };
-}
-
-async function startSim(scenario: unknown): Promise<Simulator> {
-  const sim = await startSimulator({ scenario: parseScenario(scenario) });
-  simulators.push(sim);
-  return sim;
-}
-
-async function runAgainst(sim: Simulator, input: unknown, target: Partial<LocalTarget> = {}): Promise<Run> {
-  const storeDir = mkdtempSync(join(tmpdir(), 'sm-test-'));
-  storeDirs.push(storeDir);
-  // A token cached by an earlier test for a simulator on the same (reused) port would cost a 401.
-  sharedTokenCache.clear();
-  const lines: string[] = [];
-  const started = Date.now();
-  const result = await runLocally({
-    input,
-    target: { apiUrl: sim.apiUrl, loginUrl: sim.loginUrl, clientId: sim.credentials.clientId, clientSecret: sim.credentials.clientSecret, ...target },
-    storeDir,
-    onLogLine: (line) => lines.push(line),
-    synthesized,
-    timeoutMs: RUN_TIMEOUT_MS,
-  });
-  return { sim, result, lines, storeDir, wallMs: Date.now() - started };
-}
-
-async function run(scenario: unknown, input: unknown = { timing: FAST }): Promise<Run> {
-  return runAgainst(await startSim(scenario), input);
-}
-
-const calls = (sim: Simulator, endpoint: RecordedRequest['endpoint'], id?: string): RecordedRequest[] =>
-  sim.requests.filter((r) => r.endpoint === endpoint && (id === undefined || r.indexId === id)).sort((a, b) => a.at - b.at);
-const puts = (sim: Simulator, id?: string) => calls(sim, 'put', id);
-const healthReads = (sim: Simulator, id?: string) => calls(sim, 'health', id);
-const gaps = (rs: RecordedRequest[]) => rs.slice(1).map((r, i) => r.at - rs[i]!.at);
-
-function entry(r: Run, id: string): ReportEntry {
-  const found = r.result.report?.indexes.filter((e) => e.id === id) ?? [];
-  expect(found, `report entries for ${id}`).toHaveLength(1);
-  return found[0]!;
-}
-
-/** Every listed index is in the report exactly once, and nothing else is. */
-function expectReportCovers(r: Run, ids: string[]): void {
-  expect(r.result.report, 'the run wrote a report').not.toBeNull();
-  const reported = r.result.report!.indexes.map((e) => e.id);
-  expect([...reported].sort()).toEqual([...ids].sort());
-  const s = r.result.report!.summary;
-  expect(s.total).toBe(ids.length);
-  expect(s.optimized + s.skipped + s.failed + s.planned).toBe(ids.length);
-}
-
-/** State transitions of each Map iteration, by index id. */
-function transitionsPerIndex(result: LocalRunResult): Map<string, number> {
-  const idByIteration = new Map<number, string>();
-  const counts = new Map<number, number>();
-  for (const e of result.events) {
-    if (e.type === 'MapIterationStarted' && e.index !== undefined) {
-      idByIteration.set(e.index, (e as unknown as { input: { indexId: string } }).input.indexId);
-    }
-    if (e.type === 'StateEntered' && e.index !== undefined) counts.set(e.index, (counts.get(e.index) ?? 0) + 1);
-  }
-  return new Map([...counts].map(([i, n]) => [idByIteration.get(i)!, n]));
-}
+const { startSim, adopt, runAgainst, run } = useLocalRuns();
 
 describe('the built-in demo scenario', () => {
   // What each special index of demo-scenario.json must end as, keyed on its behaviour.$comment.
@@ -150,8 +52,7 @@ describe('the built-in demo scenario', () => {
 
   it('reports every index once with the outcome its behaviour calls for, and fails with Run.IndexesFailed', async () => {
     const raw = JSON.parse(readFileSync(DEMO_SCENARIO_PATH, 'utf8')) as { indexes: Array<{ id: string; behaviour?: { $comment?: string } }> };
-    const sim = await startSimulator({ scenario: await loadDemoScenario() });
-    simulators.push(sim);
+    const sim = adopt(await startSimulator({ scenario: await loadDemoScenario() }));
     // Index 13 refreshes for 5 s after its PUT: the timeout must outlast it.
     const r = await runAgainst(sim, { timing: { settleSeconds: 0, healthPollSeconds: 1, healthTimeoutSeconds: 10 }, maxConcurrency: 40 });
 
@@ -205,15 +106,15 @@ describe('each per-index branch', { timeout: 30_000 }, () => {
     expect(r.result.report!.error).toBeNull();
   });
 
-  it('throttled beyond retries.maxAttempts: failed after exactly maxAttempts PUTs, the reason says so', async () => {
+  it('throttled beyond retries.maxThrottledAttempts: failed after exactly that many PUTs, the reason says so', async () => {
     const r = await run(
       { indexes: [index('always-429', { faults: { put: [{ status: 429, times: -1, retryAfterSeconds: 1 }] } }), index('calm')] },
-      { timing: FAST, retries: { maxAttempts: 3 } },
+      { timing: FAST, retries: { maxThrottledAttempts: 3 } },
     );
     expectReportCovers(r, ['always-429', 'calm']);
     const e = entry(r, 'always-429');
     expect(e.outcome).toBe('failed');
-    expect(e.reason).toMatch(/gave up after 3 attempts/);
+    expect(e.reason).toMatch(/gave up after 3 rate-limited attempts \(retries\.maxThrottledAttempts\)/);
     expect(e.reason).toMatch(/429/);
     const p = puts(r.sim, 'always-429');
     expect(p.map((q) => q.status)).toEqual([429, 429, 429]);
@@ -508,13 +409,6 @@ describe('no secret or token leaks', { timeout: 30_000 }, () => {
   const SECRET = 'S3CR3T-sm-test-0123456789abcdef';
   const CLIENT_ID = 'sm-test-client';
 
-  function filesUnder(dir: string): string[] {
-    return readdirSync(dir).flatMap((name) => {
-      const path = join(dir, name);
-      return statSync(path).isDirectory() ? filesUnder(path) : [path];
-    });
-  }
-
   it('never puts the client secret, its Basic form or an access token in logs, events, the report or the error', async () => {
     const issue = vi.spyOn(TokenStore.prototype, 'issue');
     try {
@@ -541,22 +435,11 @@ describe('no secret or token leaks', { timeout: 30_000 }, () => {
 
       const tokens = issue.mock.results.map((x) => x.value as string);
       expect(tokens.length).toBeGreaterThanOrEqual(2);
-      const storeFiles = filesUnder(r.storeDir).map((f) => readFileSync(f, 'utf8'));
+      const storeFiles = filesUnder(r.storeDir).map((f, i) => [`store file ${i}`, readFileSync(f, 'utf8')] as [string, string]);
       expect(storeFiles.length).toBeGreaterThanOrEqual(3);
-      const haystacks: Array<[string, string]> = [
-        ...r.lines.map((l, i) => [`log line ${i}`, l] as [string, string]),
-        ...r.result.events.map((e, i) => [`event ${i} (${e.type} ${e.state?.name ?? ''})`, JSON.stringify(e)] as [string, string]),
-        ['report', JSON.stringify(r.result.report)],
-        ['error', JSON.stringify(r.result.error)],
-        ['output', JSON.stringify(r.result.output)],
-        ...storeFiles.map((t, i) => [`store file ${i}`, t] as [string, string]),
-      ];
       expect(r.lines.length).toBeGreaterThan(20);
       const needles: Array<[string, string]> = [['the secret', SECRET], ['the Basic credential', basic], ...tokens.map((t, i) => [`token ${i}`, t] as [string, string])];
-      const leaks: string[] = [];
-      for (const [where, text] of haystacks) {
-        for (const [what, needle] of needles) if (text.includes(needle)) leaks.push(`${what} in ${where}`);
-      }
+      const leaks = findLeaks({ lines: r.lines, result: r.result, storeFiles }, needles);
       expect(leaks).toEqual([]);
     } finally {
       issue.mockRestore();

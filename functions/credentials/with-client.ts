@@ -1,5 +1,6 @@
 import { GenesysClient, type GenesysClientOptions } from '../genesys/client.ts';
 import { CredentialsInvalidError } from '../genesys/errors.ts';
+import type { GenesysConfig } from './genesys-config.ts';
 import type { CredentialsSource } from './index.ts';
 
 export type ClientSettings = Omit<GenesysClientOptions, 'hosts' | 'credentials'>;
@@ -12,11 +13,11 @@ export type ClientSettings = Omit<GenesysClientOptions, 'hosts' | 'credentials'>
 export async function withGenesysClient<T>(
   source: CredentialsSource,
   settings: ClientSettings,
-  work: (client: GenesysClient) => Promise<T>,
+  work: (client: GenesysClient, config: GenesysConfig) => Promise<T>,
 ): Promise<T> {
   const config = await source.load();
   try {
-    return await work(new GenesysClient({ ...settings, ...config }));
+    return await work(new GenesysClient({ ...settings, ...config }), config);
   } catch (err) {
     if (!(err instanceof CredentialsInvalidError)) throw err;
     const fresh = await source.load({ fresh: true });
@@ -24,6 +25,6 @@ export async function withGenesysClient<T>(
       fresh.credentials.clientId !== config.credentials.clientId ||
       fresh.credentials.clientSecret !== config.credentials.clientSecret;
     if (!rotated) throw err;
-    return work(new GenesysClient({ ...settings, ...fresh }));
+    return work(new GenesysClient({ ...settings, ...fresh }), fresh);
   }
 }

@@ -27,10 +27,16 @@ export interface Timing {
 }
 
 export interface Retries {
-  /** Attempts per Genesys call (a PUT, a list page, the probe) across 429s, busy answers and transient errors. */
+  /** Attempts per Genesys call (a PUT, a list page, the probe) that fail with a busy answer or a transient error (5xx, network). */
   maxAttempts: number;
   /** A 429 asking for a longer wait than this fails the index instead (the Genesys SDKs' bound). */
   maxRetryAfterSeconds: number;
+  /**
+   * Attempts per call answered 429 (rate limited), counted apart from maxAttempts: a 429 only says
+   * the org's shared budget is spent for now, so a run paced faster than the org's limit slows down
+   * rather than failing indexes. Still bounded: at most this many waits of maxRetryAfterSeconds.
+   */
+  maxThrottledAttempts: number;
 }
 
 export interface Safety {
@@ -49,6 +55,8 @@ export interface RunConfig {
   timing: Timing;
   retries: Retries;
   safety: Safety;
+  /** The run's share of the OAuth client's Genesys API rate limit (300/min by default), in calls per minute. */
+  apiBudgetPerMinute: number;
   maxConcurrency: number;
 }
 
@@ -60,9 +68,10 @@ export const DEFAULT_POLICY: Policy = {
   healthCheckBeforePut: true,
 };
 export const DEFAULT_TIMING: Timing = { settleSeconds: 30, healthPollSeconds: 15, healthTimeoutSeconds: 900 };
-export const DEFAULT_RETRIES: Retries = { maxAttempts: 5, maxRetryAfterSeconds: 180 };
+export const DEFAULT_RETRIES: Retries = { maxAttempts: 5, maxRetryAfterSeconds: 180, maxThrottledAttempts: 20 };
 export const DEFAULT_SAFETY: Safety = { maxFailedShare: 0.5, minIndexesBeforeStop: 5 };
-export const DEFAULT_MAX_CONCURRENCY = 5;
+/** Half of Genesys' default 300 requests per minute per token: the rest is left to the org's other integrations. */
+export const DEFAULT_API_BUDGET_PER_MINUTE = 150;
 
 /** Inline Map runs at most 40 iterations at once; more would be silently capped. */
 export const MAX_CONCURRENCY = 40;
@@ -165,7 +174,7 @@ function parseDirectives(v: unknown): OptimizationDirectives {
   };
 }
 
-export const INPUT_FIELDS = ['dryRun', 'indexIds', 'policy', 'directives', 'timing', 'retries', 'safety', 'maxConcurrency'] as const;
+export const INPUT_FIELDS = ['dryRun', 'indexIds', 'policy', 'directives', 'timing', 'retries', 'safety', 'apiBudgetPerMinute', 'maxConcurrency'] as const;
 
 export function parseExecutionInput(raw: unknown): RunConfig {
   // The console's "Start execution" sends {} by default, the CLI may send nothing at all.
@@ -195,10 +204,11 @@ export function parseExecutionInput(raw: unknown): RunConfig {
   }
 
   const r = input['retries'] === undefined ? {} : objectAt(input['retries'], 'retries');
-  noUnknown(r, ['maxAttempts', 'maxRetryAfterSeconds'], 'retries');
+  noUnknown(r, ['maxAttempts', 'maxRetryAfterSeconds', 'maxThrottledAttempts'], 'retries');
   const retries: Retries = {
     maxAttempts: numberAt(r, 'maxAttempts', 'retries', DEFAULT_RETRIES.maxAttempts, 1, 20),
     maxRetryAfterSeconds: numberAt(r, 'maxRetryAfterSeconds', 'retries', DEFAULT_RETRIES.maxRetryAfterSeconds, 1, 3_600),
+    maxThrottledAttempts: numberAt(r, 'maxThrottledAttempts', 'retries', DEFAULT_RETRIES.maxThrottledAttempts, 1, 100),
   };
 
   const sf = input['safety'] === undefined ? {} : objectAt(input['safety'], 'safety');
@@ -208,6 +218,9 @@ export function parseExecutionInput(raw: unknown): RunConfig {
     minIndexesBeforeStop: numberAt(sf, 'minIndexesBeforeStop', 'safety', DEFAULT_SAFETY.minIndexesBeforeStop, 1, 100_000),
   };
 
+  // At least 2: the pacing interval divides by (budget − 1).
+  const apiBudgetPerMinute = numberAt(input, 'apiBudgetPerMinute', 'input', DEFAULT_API_BUDGET_PER_MINUTE, 2, 100_000);
+
   return {
     dryRun: booleanAt(input, 'dryRun', '', false),
     indexIds: parseIndexIds(input['indexIds']),
@@ -216,6 +229,23 @@ export function parseExecutionInput(raw: unknown): RunConfig {
     timing,
     retries,
     safety,
-    maxConcurrency: numberAt(input, 'maxConcurrency', 'input', DEFAULT_MAX_CONCURRENCY, 1, MAX_CONCURRENCY),
+    apiBudgetPerMinute,
+    maxConcurrency: numberAt(input, 'maxConcurrency', 'input', 0, 1, MAX_CONCURRENCY) || derivedConcurrency(apiBudgetPerMinute, timing),
   };
+}
+
+/** Calls one index needs in the common path: the health pre-check, the PUT and one health read. */
+export const CALLS_PER_INDEX = 3;
+
+/**
+ * Enough indexes at once to keep the API budget busy, no more (Little's law): the budget allows
+ * budget / 60 / CALLS_PER_INDEX indexes per second, and each one holds its place in the Map for
+ * about settleSeconds + healthPollSeconds (its PUT, the settle wait, a poll when the refresh runs
+ * long). A quarter more covers indexes that need extra polls; more than that would only queue
+ * for slots. Capped by what an inline Map runs at once.
+ */
+export function derivedConcurrency(apiBudgetPerMinute: number, timing: Timing): number {
+  const indexesPerSecond = apiBudgetPerMinute / 60 / CALLS_PER_INDEX;
+  const secondsEach = timing.settleSeconds + timing.healthPollSeconds;
+  return Math.min(MAX_CONCURRENCY, Math.max(1, Math.ceil(1.25 * indexesPerSecond * secondsEach)));
 }

@@ -5,10 +5,12 @@ import { clientSettings } from '../shared/genesys-settings.ts';
 import { recordGenesysResponses, taskHandler, type TaskEvent } from '../shared/invocation.ts';
 import { createLogger } from '../shared/logger.ts';
 import { sharedCredentials, sharedRunStore } from '../shared/singletons.ts';
+import { pacerFor } from '../pacing/index.ts';
 import { fetchInventory, type FetchProgress } from '../steps/fetch-inventory.ts';
 
 export interface FetchEvent extends TaskEvent {
   retries: Retries;
+  apiBudgetPerMinute: number;
   progress: FetchProgress;
 }
 
@@ -16,8 +18,8 @@ const logger = createLogger('fetch');
 
 export const handler = taskHandler(logger, 'fetch_inventory', async (event: FetchEvent, log, metrics) => {
   const responses = recordGenesysResponses(log, metrics);
-  const result = await withGenesysClient(sharedCredentials(), clientSettings(responses.onResponse), (client) =>
-    fetchInventory(client, sharedRunStore(), event.executionId, event.retries, event.progress),
+  const result = await withGenesysClient(sharedCredentials(), clientSettings(responses.onResponse), (client, config) =>
+    fetchInventory(client, sharedRunStore(), event.executionId, event.retries, event.progress, pacerFor(config.credentials.clientId, event.apiBudgetPerMinute)),
   );
   if (result.status === 'listed') {
     log.info('inventory listed', { outcome: 'listed', indexes: result.indexes, pages: result.pages, warnings: result.warnings });

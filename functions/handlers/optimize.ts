@@ -8,6 +8,7 @@ import { recordGenesysResponses, taskHandler, type TaskEvent } from '../shared/i
 import { createLogger } from '../shared/logger.ts';
 import { sharedCredentials, sharedRunStore } from '../shared/singletons.ts';
 import { recordOutcome } from '../steps/index-outcomes.ts';
+import { pacerFor } from '../pacing/index.ts';
 import { checkBreaker } from '../steps/run-breaker.ts';
 import type { Safety } from '../domain/execution-input.ts';
 import { optimizeIndex, type OptimizeRequest, type OptimizeResult } from '../steps/optimize-index.ts';
@@ -15,6 +16,7 @@ import { isRunLevel } from '../steps/retry-decision.ts';
 
 export type OptimizeEvent = TaskEvent & OptimizeRequest & {
   safety: Safety;
+  apiBudgetPerMinute: number;
   /** The index's place in the Map: how many indexes were started before it. */
   position: number;
 };
@@ -30,7 +32,9 @@ export const handler = taskHandler(logger, 'optimization_trigger', async (event:
   try {
     if (breaker.stop) {
       result = { status: 'skipped', attempts: 0, prechecked: false, reason: breaker.reason };
-    } else result = await withGenesysClient(sharedCredentials(), clientSettings(responses.onResponse), (client) => optimizeIndex(client, event));
+    } else result = await withGenesysClient(sharedCredentials(), clientSettings(responses.onResponse), (client, config) =>
+      optimizeIndex(client, event, pacerFor(config.credentials.clientId, event.apiBudgetPerMinute)),
+    );
   } catch (err) {
     // Reading the credentials failed: this index fails with the reason, the report names it for the run.
     if (!isRunLevel(err)) throw err;

@@ -11,12 +11,13 @@ import { recordGenesysResponses, taskHandler, type TaskEvent } from '../shared/i
 import { createLogger } from '../shared/logger.ts';
 import { sharedCredentials, sharedRunStore } from '../shared/singletons.ts';
 import { recordOutcome } from '../steps/index-outcomes.ts';
-import { probeLatency, type ProbeResult } from '../steps/probe-latency.ts';
+import { pacerFor } from '../pacing/index.ts';
+import { probeLatency, type ProbeProgress, type ProbeResult } from '../steps/probe-latency.ts';
 import { isRunLevel } from '../steps/retry-decision.ts';
 import { verifyIndex, type VerifyRequest, type VerifyResult } from '../steps/verify-index.ts';
 
-type HealthEvent = TaskEvent & { check: 'health' } & VerifyRequest;
-type LatencyEvent = TaskEvent & { check: 'latency'; phase: 'before' | 'after'; retries: Retries; progress: { attempts: number } };
+type HealthEvent = TaskEvent & { check: 'health'; apiBudgetPerMinute: number } & VerifyRequest;
+type LatencyEvent = TaskEvent & { check: 'latency'; phase: 'before' | 'after'; retries: Retries; apiBudgetPerMinute: number; progress: ProbeProgress };
 export type VerifyEvent = HealthEvent | LatencyEvent;
 
 const logger = createLogger('verify');
@@ -25,7 +26,9 @@ async function checkHealth(event: HealthEvent, log: Logger, metrics: Metrics): P
   const responses = recordGenesysResponses(log, metrics);
   let result: VerifyResult;
   try {
-    result = await withGenesysClient(sharedCredentials(), clientSettings(responses.onResponse), (c) => verifyIndex(c, event));
+    result = await withGenesysClient(sharedCredentials(), clientSettings(responses.onResponse), (c, config) =>
+      verifyIndex(c, event, pacerFor(config.credentials.clientId, event.apiBudgetPerMinute)),
+    );
   } catch (err) {
     if (!isRunLevel(err)) throw err;
     result = { status: 'failed', polls: event.progress.polls + 1, reason: reasonOf(err), errorName: (err as Error).name };
@@ -74,7 +77,9 @@ async function checkLatency(event: LatencyEvent, log: Logger, metrics: Metrics):
   const responses = recordGenesysResponses(log, metrics);
   let result: ProbeResult;
   try {
-    result = await withGenesysClient(sharedCredentials(), clientSettings(responses.onResponse), (c) => probeLatency(c, event.retries, event.progress));
+    result = await withGenesysClient(sharedCredentials(), clientSettings(responses.onResponse), (c, config) =>
+      probeLatency(c, event.retries, event.progress, pacerFor(config.credentials.clientId, event.apiBudgetPerMinute)),
+    );
   } catch (err) {
     if (!isRunLevel(err)) throw err;
     result = { status: 'unavailable', attempts: event.progress.attempts + 1, reason: reasonOf(err), errorName: (err as Error).name };

@@ -1,16 +1,22 @@
 /**
  * One optimization attempt for one index: on the first attempt a health pre-check (never PUT an
- * index that is red or already refreshing), then the PUT of the directives.
+ * index that is red or already refreshing), then the PUT of the directives. Calls are paced by
+ * the run's API budget: whoever schedules a wait before a call also reserves the call's slot.
  */
 import type { Retries, Timing } from '../domain/execution-input.ts';
 import type { GenesysClient, OptimizationDirectives } from '../genesys/client.ts';
+import type { CallPacer } from '../pacing/index.ts';
 import { decideRetry, type RetryCause } from './retry-decision.ts';
 
 export interface OptimizeProgress {
-  /** Attempts made so far (0 before the first). */
+  /** Attempts made so far (0 before the first); waiting for a slot in the budget is not one. */
   attempts: number;
   /** The pre-check passed; later attempts (after a 429 or a busy answer) skip it. */
   prechecked: boolean;
+  /** The next attempt's calls already have their slots in the API budget: make them at once. */
+  slotReserved?: boolean;
+  /** Attempts answered 429 so far: bounded by retries.maxThrottledAttempts, not retries.maxAttempts. */
+  throttled?: number;
 }
 
 export interface OptimizeRequest {
@@ -24,15 +30,42 @@ export interface OptimizeRequest {
 
 export type OptimizeResult = OptimizeProgress &
   (
-    | { status: 'accepted'; healthDeadline: string; correlationId?: string }
-    | { status: 'retry'; cause: RetryCause; waitSeconds: number; reason: string }
+    | {
+        status: 'accepted';
+        healthDeadline: string;
+        /** The Settle wait: the settle time, or longer when the budget puts the first health read later. */
+        settleSeconds: number;
+        correlationId?: string;
+      }
+    | { status: 'retry'; cause: RetryCause | 'paced'; waitSeconds: number; reason: string }
     | { status: 'skipped'; reason: string }
     | { status: 'failed'; reason: string; /** Set for errors the report names for the whole run; null otherwise. */ errorName: string | null }
   );
 
-export async function optimizeIndex(client: GenesysClient, req: OptimizeRequest, now: () => number = Date.now): Promise<OptimizeResult> {
-  const attempts = req.progress.attempts + 1;
+export async function optimizeIndex(
+  client: GenesysClient,
+  req: OptimizeRequest,
+  pacer: CallPacer,
+  now: () => number = Date.now,
+): Promise<OptimizeResult> {
   let prechecked = req.progress.prechecked || !req.healthCheckBeforePut;
+  const callsNeeded = prechecked ? 1 : 2;
+  if (!req.progress.slotReserved) {
+    const pace = await pacer.reserve(callsNeeded);
+    if (!pace.callNow) {
+      return {
+        status: 'retry',
+        cause: 'paced',
+        attempts: req.progress.attempts,
+        prechecked,
+        slotReserved: true,
+        throttled: req.progress.throttled ?? 0,
+        waitSeconds: pace.waitSeconds,
+        reason: 'waiting for its turn in the API budget',
+      };
+    }
+  }
+  const attempts = req.progress.attempts + 1;
   try {
     if (!prechecked) {
       const reading = await client.getHealth(req.indexId);
@@ -46,16 +79,24 @@ export async function optimizeIndex(client: GenesysClient, req: OptimizeRequest,
     }
     const put = await client.putOptimization(req.indexId, req.directives);
     const healthDeadline = new Date(now() + req.timing.healthTimeoutSeconds * 1000).toISOString();
-    return { status: 'accepted', attempts, prechecked, healthDeadline, ...(put.correlationId ? { correlationId: put.correlationId } : {}) };
-  } catch (err) {
-    const decision = decideRetry(err, attempts, req.retries, req.timing.healthPollSeconds);
-    if (decision.retry) return { status: 'retry', cause: decision.cause, attempts, prechecked, waitSeconds: decision.waitSeconds, reason: decision.reason };
+    // The first health read's slot is reserved now, so Verify can read as soon as Settle ends.
+    const settleSeconds = await pacer.scheduleAfter(1, req.timing.settleSeconds);
     return {
-      status: 'failed',
+      status: 'accepted',
       attempts,
       prechecked,
-      reason: decision.reason,
-      errorName: decision.errorName ?? null,
+      healthDeadline,
+      settleSeconds,
+      ...(put.correlationId ? { correlationId: put.correlationId } : {}),
     };
+  } catch (err) {
+    const throttledBefore = req.progress.throttled ?? 0;
+    const decision = decideRetry(err, attempts, req.retries, req.timing.healthPollSeconds, throttledBefore);
+    if (decision.retry) {
+      const waitSeconds = await pacer.scheduleAfter(prechecked ? 1 : 2, decision.waitSeconds);
+      const throttled = throttledBefore + (decision.cause === 'throttled' ? 1 : 0);
+      return { status: 'retry', cause: decision.cause, attempts, prechecked, slotReserved: true, throttled, waitSeconds, reason: decision.reason };
+    }
+    return { status: 'failed', attempts, prechecked, reason: decision.reason, errorName: decision.errorName ?? null };
   }
 }

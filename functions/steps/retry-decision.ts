@@ -47,21 +47,33 @@ export function isRunLevel(err: unknown): boolean {
   );
 }
 
-export function decideRetry(err: unknown, attempt: number, retries: Retries, busyWaitSeconds: number): RetryDecision {
+/**
+ * `attempt` counts every attempt of the call, this one included; `throttledBefore` how many of the
+ * earlier ones were answered 429. The two kinds of failure have separate bounds: errors (5xx, a
+ * network error, a busy index) count against retries.maxAttempts, since after a few something is
+ * wrong; a 429 says nothing about the call, only that the org's shared budget is spent for now,
+ * so it counts against the larger retries.maxThrottledAttempts. A run paced faster than the org's
+ * rate limit then slows down instead of failing indexes, and is still bounded (each wait is at
+ * most retries.maxRetryAfterSeconds).
+ */
+export function decideRetry(err: unknown, attempt: number, retries: Retries, busyWaitSeconds: number, throttledBefore = 0): RetryDecision {
   const reason = reasonOf(err);
   const name = err instanceof Error ? err.name : 'Error';
-  const exhausted = attempt >= retries.maxAttempts;
   const giveUp = (why: string): RetryDecision => ({ retry: false, reason: why, errorName: name });
   if (err instanceof RateLimitedError) {
     if (err.retryAfterSeconds > retries.maxRetryAfterSeconds) {
       return giveUp(`rate limited: Genesys asked for a ${err.retryAfterSeconds} s wait, more than the ${retries.maxRetryAfterSeconds} s bound (${reason})`);
     }
-    if (exhausted) return giveUp(`gave up after ${attempt} attempts: ${reason}`);
+    const throttled = throttledBefore + 1;
+    if (throttled >= retries.maxThrottledAttempts) {
+      return giveUp(`gave up after ${throttled} rate-limited attempts (retries.maxThrottledAttempts): ${reason}`);
+    }
     return { retry: true, cause: 'throttled', waitSeconds: err.retryAfterSeconds, reason, mandated: true };
   }
   if (err instanceof IndexBusyError || err instanceof TransientError) {
-    if (exhausted) return giveUp(`gave up after ${attempt} attempts: ${reason}`);
-    const wait = err instanceof IndexBusyError ? busyWaitSeconds : backoffSeconds(attempt);
+    const errors = attempt - throttledBefore;
+    if (errors >= retries.maxAttempts) return giveUp(`gave up after ${errors} attempts: ${reason}`);
+    const wait = err instanceof IndexBusyError ? busyWaitSeconds : backoffSeconds(errors);
     return { retry: true, cause: err instanceof IndexBusyError ? 'busy' : 'transient', waitSeconds: wait, reason, mandated: false };
   }
   if (err instanceof GenesysError || isRunLevel(err)) return giveUp(reason);

@@ -5,6 +5,7 @@
 import type { Retries, Timing } from '../domain/execution-input.ts';
 import type { GenesysClient } from '../genesys/client.ts';
 import type { HealthStatus } from '../genesys/shapes.ts';
+import type { CallPacer } from '../pacing/index.ts';
 import { decideRetry, type RetryCause } from './retry-decision.ts';
 
 export interface VerifyRequest {
@@ -13,17 +14,23 @@ export interface VerifyRequest {
   healthDeadline: string;
   timing: Timing;
   retries: Retries;
-  progress: { polls: number };
+  /** `throttled`: reads answered 429 so far. */
+  progress: { polls: number; throttled?: number };
 }
 
-export type VerifyResult = { polls: number } & (
+export type VerifyResult = { polls: number; throttled?: number } & (
   | { status: 'healthy'; health: Exclude<HealthStatus, 'red'>; diskUsage?: number; queryLatencyMs?: number }
   | { status: 'poll'; cause: RetryCause | 'refreshing'; waitSeconds: number; reason: string }
   | { status: 'failed'; reason: string; /** Set for errors the report names for the whole run; null otherwise. */ errorName: string | null }
 );
 
-export async function verifyIndex(client: GenesysClient, req: VerifyRequest, now: () => number = Date.now): Promise<VerifyResult> {
+/**
+ * The read itself is made at once: its slot in the API budget was reserved by whoever scheduled
+ * the wait before it (Optimize for the first read, this function for the next poll).
+ */
+export async function verifyIndex(client: GenesysClient, req: VerifyRequest, pacer: CallPacer, now: () => number = Date.now): Promise<VerifyResult> {
   const polls = req.progress.polls + 1;
+  const throttledBefore = req.progress.throttled ?? 0;
   const deadline = Date.parse(req.healthDeadline);
   const timedOut = (why: string): VerifyResult => ({
     status: 'failed',
@@ -37,7 +44,8 @@ export async function verifyIndex(client: GenesysClient, req: VerifyRequest, now
     const reading = await client.getHealth(req.indexId);
     if (reading.state === 'refreshing') {
       if (now() >= deadline) return timedOut('still refreshing (503)');
-      return { status: 'poll', cause: 'refreshing', polls, waitSeconds: Math.min(req.timing.healthPollSeconds, untilDeadline), reason: 'refreshing (503)' };
+      const waitSeconds = await pacer.scheduleAfter(1, Math.min(req.timing.healthPollSeconds, untilDeadline));
+      return { status: 'poll', cause: 'refreshing', polls, throttled: throttledBefore, waitSeconds, reason: 'refreshing (503)' };
     }
     const h = reading.health;
     if (h.status === 'red') return { status: 'failed', polls, reason: 'health red after optimization', errorName: null };
@@ -49,13 +57,20 @@ export async function verifyIndex(client: GenesysClient, req: VerifyRequest, now
       ...(h.queryLatencyMs !== undefined ? { queryLatencyMs: h.queryLatencyMs } : {}),
     };
   } catch (err) {
-    // Health reads are bounded by the deadline, not by an attempt count.
-    const decision = decideRetry(err, 0, { ...req.retries, maxAttempts: Number.MAX_SAFE_INTEGER }, req.timing.healthPollSeconds);
+    // Health reads that fail are bounded by the deadline, not by an attempt count (backoff from 2 s, capped by the deadline).
+    const decision = decideRetry(err, throttledBefore, { ...req.retries, maxAttempts: Number.MAX_SAFE_INTEGER }, req.timing.healthPollSeconds, throttledBefore);
     if (!decision.retry) {
       return { status: 'failed', polls, reason: decision.reason, errorName: decision.errorName ?? null };
     }
+    if (decision.cause === 'throttled') {
+      // A 429 says nothing about the index, only that the org's budget is spent: waiting for it
+      // does not use up the index's health timeout (the index may well be green by now), and
+      // retries.maxThrottledAttempts bounds it instead. The next reading decides, against the deadline.
+      const waitSeconds = await pacer.scheduleAfter(1, decision.waitSeconds);
+      return { status: 'poll', cause: decision.cause, polls, throttled: throttledBefore + 1, waitSeconds, reason: decision.reason };
+    }
     if (now() >= deadline) return timedOut(`no health reading (${decision.reason})`);
     const wait = decision.mandated ? decision.waitSeconds : Math.min(decision.waitSeconds, untilDeadline);
-    return { status: 'poll', cause: decision.cause, polls, waitSeconds: wait, reason: decision.reason };
+    return { status: 'poll', cause: decision.cause, polls, throttled: throttledBefore, waitSeconds: await pacer.scheduleAfter(1, wait), reason: decision.reason };
   }
 }

@@ -21,8 +21,15 @@ export interface LocalTarget {
   apiUrl?: string;
   loginUrl?: string;
   region?: string;
-  clientId: string;
-  clientSecret: string;
+  /** The OAuth client (GENESYS_CLIENT_ID / GENESYS_CLIENT_SECRET); not used with `secretId`. */
+  clientId?: string;
+  clientSecret?: string;
+  /**
+   * Read the OAuth client from this Secrets Manager secret instead (GENESYS_SECRET_ID), as the
+   * deployed functions do; apiUrl/loginUrl/region are then only the defaults for a secret that
+   * names no hosts. Tests stub the SDK (aws-sdk-client-mock) in this process.
+   */
+  secretId?: string;
 }
 
 export interface LocalRunOptions {
@@ -84,10 +91,11 @@ function asLambdaError(err: unknown): Error {
 }
 
 function targetEnv(target: LocalTarget, storeDir: string): Record<string, string | undefined> {
+  const fromSecret = target.secretId !== undefined;
   return {
-    GENESYS_SECRET_ID: undefined,
-    GENESYS_CLIENT_ID: target.clientId,
-    GENESYS_CLIENT_SECRET: target.clientSecret,
+    GENESYS_SECRET_ID: target.secretId,
+    GENESYS_CLIENT_ID: fromSecret ? undefined : target.clientId,
+    GENESYS_CLIENT_SECRET: fromSecret ? undefined : target.clientSecret,
     GENESYS_API_URL: target.apiUrl,
     GENESYS_LOGIN_URL: target.loginUrl,
     GENESYS_REGION: target.region,
@@ -96,6 +104,7 @@ function targetEnv(target: LocalTarget, storeDir: string): Record<string, string
     RUN_GUARD: 'local',
     STATE_MACHINE_ARN: undefined,
     AUDIT_BUS_NAME: undefined,
+    PACER_TABLE: undefined,
   };
 }
 
@@ -147,6 +156,47 @@ async function registerExecution(storeDir: string, record: LocalExecutionRecord)
 
 const size = (v: unknown) => (v === undefined ? 0 : Buffer.byteLength(JSON.stringify(v)));
 
+/** Choice-rule type tests: aws-local-stepfunctions 3.0.0 evaluates `"IsPresent": false` (and the other `Is…: false`) as always false. */
+const TYPE_TESTS = ['IsPresent', 'IsNull', 'IsNumeric', 'IsString', 'IsBoolean', 'IsTimestamp'] as const;
+
+/**
+ * The definition as Step Functions means it, in a form the local engine evaluates the same way:
+ * each `{"Variable": v, "IsPresent": false}` becomes `{"Not": {"Variable": v, "IsPresent": true}}`
+ * (likewise for the other type tests), which is what the ASL specification says it means. Without
+ * this, `Condition.isNotPresent` is never true locally: an empty plan ran both latency probes and
+ * an empty Map locally where AWS goes straight to the report. The input is not changed.
+ */
+export function forLocalEngine(definition: Record<string, unknown>): Record<string, unknown> {
+  const rule = (r: Record<string, unknown>): Record<string, unknown> => {
+    const out: Record<string, unknown> = { ...r };
+    if (Array.isArray(r['And'])) out['And'] = (r['And'] as Array<Record<string, unknown>>).map(rule);
+    if (Array.isArray(r['Or'])) out['Or'] = (r['Or'] as Array<Record<string, unknown>>).map(rule);
+    if (r['Not'] && typeof r['Not'] === 'object') out['Not'] = rule(r['Not'] as Record<string, unknown>);
+    const test = TYPE_TESTS.find((t) => r[t] === false);
+    if (test) {
+      const { Next, ...condition } = out;
+      return { Not: { ...condition, [test]: true }, ...(Next === undefined ? {} : { Next }) };
+    }
+    return out;
+  };
+  const states = (all: Record<string, Record<string, unknown>>): Record<string, Record<string, unknown>> =>
+    Object.fromEntries(
+      Object.entries(all).map(([name, state]) => {
+        const s: Record<string, unknown> = { ...state };
+        if (Array.isArray(state['Choices'])) s['Choices'] = (state['Choices'] as Array<Record<string, unknown>>).map(rule);
+        for (const key of ['ItemProcessor', 'Iterator'] as const) {
+          const nested = state[key] as { States?: Record<string, Record<string, unknown>> } | undefined;
+          if (nested?.States) s[key] = { ...nested, States: states(nested.States) };
+        }
+        if (Array.isArray(state['Branches'])) {
+          s['Branches'] = (state['Branches'] as Array<{ States: Record<string, Record<string, unknown>> }>).map((b) => ({ ...b, States: states(b.States) }));
+        }
+        return [name, s];
+      }),
+    );
+  return { ...definition, States: states(definition['States'] as Record<string, Record<string, unknown>>) };
+}
+
 function causeText(cause: unknown): string {
   if (typeof cause !== 'string') return cause === undefined ? '' : JSON.stringify(cause);
   try {
@@ -179,7 +229,7 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
   const stateMachineName = 'GenesysIndexOptimizer';
   const name = options.executionName ?? `local-${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`;
   const executionId = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${stateMachineName}:${name}`;
-  const machine = new StateMachine(synthesized.definition as never, { validationOptions: { checkArn: true, checkPaths: true } });
+  const machine = new StateMachine(forLocalEngine(synthesized.definition) as never, { validationOptions: { checkArn: true, checkPaths: true } });
 
   const startTime = new Date().toISOString();
   const restoreEnv = withEnv(targetEnv(options.target, options.storeDir));

@@ -25,11 +25,13 @@ export interface RecordedRequest {
   path: string;
   endpoint: Endpoint;
   indexId?: string;
-  /** Status served; 0 when the connection was reset by a fault. */
+  /** Status served; 0 when the connection was reset by a fault or the client gave up first. */
   status: number;
   pageNumber?: number;
   /** True when a scenario fault shaped this response (status, body, delay or reset). */
   faulted?: boolean;
+  /** True when the client closed the connection before a delayed answer was ready (its timeout). */
+  abandoned?: boolean;
   correlationId: string;
 }
 
@@ -159,6 +161,14 @@ class Exchange {
     this.json(status, errorBody(status, message, this.rec.correlationId, opts), headers);
   }
 
+  /** The client hung up while a delay was running: recorded, so a timeout shows in the request log. */
+  abandoned(): void {
+    if (this.res.writableEnded) return;
+    this.rec.status = 0;
+    this.rec.abandoned = true;
+    this.done(this.rec);
+  }
+
   reset(): void {
     if (this.finished) return;
     this.rec.status = 0;
@@ -219,8 +229,15 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
    */
   async function serveFault(x: Exchange, f: Fault, oauthShape: boolean): Promise<boolean> {
     x.rec.faulted = true;
-    if (f.delayMs !== undefined) await sleep(f.delayMs);
-    if (closed || x.finished) return true;
+    if (f.delayMs !== undefined) {
+      // A client that gives up (its timeout) ends the delay: the request is recorded as abandoned then.
+      await Promise.race([sleep(f.delayMs), new Promise<void>((resolve) => x.res.once('close', () => resolve()))]);
+    }
+    if (closed) return true;
+    if (x.finished) {
+      x.abandoned();
+      return true;
+    }
     if (f.reset) {
       x.reset();
       return true;

@@ -1,0 +1,76 @@
+/**
+ * The run's share of the org's Genesys API budget. Every function that calls Genesys reserves
+ * slots on one shared clock before it calls: slots are `interval` apart, so however many indexes
+ * run at once, the calls of the whole run never exceed `apiBudgetPerMinute` in any minute.
+ *
+ * A call is made at its slot, give or take: up to EARLY_MS before it (a slot less than that away
+ * is taken at once rather than waited for, since a Wait state counts whole seconds) and up to
+ * LATE_MS after it (the Wait rounds up, and the next invocation takes a moment to start). So a
+ * 60 s window can hold the calls of the slots in 60 s + EARLY + LATE, and the interval is
+ *
+ *     interval = (60 s + EARLY + LATE) / (budget − 1)
+ *
+ * which keeps any minute at or under the budget, while using (budget − 1) × 60 / 63 of it:
+ * 94.6% at the default 150 per minute.
+ */
+export const EARLY_MS = 1_500;
+export const LATE_MS = 1_500;
+
+export function slotIntervalMs(budgetPerMinute: number): number {
+  return (60_000 + EARLY_MS + LATE_MS) / Math.max(1, budgetPerMinute - 1);
+}
+
+/** The shared clock: where the next free slot is, changed atomically. */
+export interface SlotClock {
+  /**
+   * Takes `count` consecutive slots starting no earlier than `earliestMs` and no earlier than the
+   * next free one; returns the first slot's time (epoch ms).
+   */
+  reserve(key: string, count: number, intervalMs: number, earliestMs: number): Promise<number>;
+}
+
+export type PaceDecision = { callNow: true } | { callNow: false; slotMs: number; waitSeconds: number };
+
+export class Pacer {
+  private readonly clock: SlotClock;
+  private readonly key: string;
+  private readonly intervalMs: number;
+  private readonly now: () => number;
+
+  constructor(clock: SlotClock, key: string, budgetPerMinute: number, now: () => number = Date.now) {
+    this.clock = clock;
+    this.key = key;
+    this.intervalMs = slotIntervalMs(budgetPerMinute);
+    this.now = now;
+  }
+
+  /**
+   * Reserves `calls` slots no earlier than `earliestMs` (default now). Call now when the first
+   * slot is at most EARLY_MS away; otherwise wait (a Wait state) and call when it comes.
+   */
+  async reserve(calls: number, earliestMs?: number): Promise<PaceDecision> {
+    const now = this.now();
+    const slotMs = await this.clock.reserve(this.key, calls, this.intervalMs, Math.max(now, earliestMs ?? now));
+    if (slotMs - now <= EARLY_MS) return { callNow: true };
+    return { callNow: false, slotMs, waitSeconds: Math.max(1, Math.ceil((slotMs - now - EARLY_MS) / 1000)) };
+  }
+
+  /**
+   * For a call that must wait anyway (Retry-After, a poll interval, settling): reserves its
+   * slots no earlier than that, and says how long the Wait state should be (never shorter).
+   */
+  async scheduleAfter(calls: number, minWaitSeconds: number): Promise<number> {
+    const now = this.now();
+    const slotMs = await this.clock.reserve(this.key, calls, this.intervalMs, now + minWaitSeconds * 1000);
+    // The call may come up to EARLY_MS before its slot (see above), so a slot a hair past a whole
+    // second does not cost another second of waiting.
+    return Math.max(minWaitSeconds, Math.ceil((slotMs - now - EARLY_MS) / 1000));
+  }
+}
+
+/** No pacer (no shared clock configured): calls go at once, waits are as asked. */
+export const UNPACED = {
+  reserve: async (): Promise<PaceDecision> => ({ callNow: true }),
+  scheduleAfter: async (_calls: number, minWaitSeconds: number): Promise<number> => minWaitSeconds,
+};
+export type CallPacer = Pick<Pacer, 'reserve' | 'scheduleAfter'>;

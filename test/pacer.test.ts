@@ -1,0 +1,133 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { DynamoDbSlotClock } from '../functions/pacing/dynamodb-slot-clock.ts';
+import { FileSlotClock } from '../functions/pacing/file-slot-clock.ts';
+import { EARLY_MS, LATE_MS, Pacer, slotIntervalMs, type SlotClock } from '../functions/pacing/pacer.ts';
+import { useLocalRuns } from './support/local-run.ts';
+
+/** An in-memory clock, to test the Pacer's arithmetic on its own. */
+class MemoryClock implements SlotClock {
+  next = 0;
+  async reserve(_key: string, count: number, intervalMs: number, earliestMs: number): Promise<number> {
+    const start = Math.max(earliestMs, this.next);
+    this.next = start + count * intervalMs;
+    return start;
+  }
+}
+
+describe('slot interval', () => {
+  it('leaves room for calls made early or late, and still uses over 90% of the budget', () => {
+    const interval = slotIntervalMs(150);
+    expect(interval).toBeCloseTo((60_000 + EARLY_MS + LATE_MS) / 149, 6);
+    // The most calls a 60 s window can hold: slots in 60 s + EARLY + LATE, plus one.
+    expect(Math.floor((60_000 + EARLY_MS + LATE_MS) / interval) + 1).toBeLessThanOrEqual(150);
+    expect(60_000 / interval / 150).toBeGreaterThanOrEqual(0.9);
+  });
+});
+
+describe('Pacer', () => {
+  it('calls at once while slots are free, then asks for whole-second waits that cover the slot', async () => {
+    let now = 1_000_000;
+    const clock = new MemoryClock();
+    const pacer = new Pacer(clock, 'k', 60, () => now); // one slot every ~1.07 s
+    const interval = slotIntervalMs(60);
+    expect(await pacer.reserve(2)).toEqual({ callNow: true });
+    // The next slot is 2 intervals away (~2.1 s): more than EARLY_MS, so wait.
+    const later = await pacer.reserve(1);
+    expect(later).toMatchObject({ callNow: false, slotMs: now + 2 * interval });
+    const wait = (later as { waitSeconds: number }).waitSeconds;
+    expect(now + wait * 1000).toBeGreaterThanOrEqual(now + 2 * interval - EARLY_MS);
+    now += 10_000;
+    expect(await pacer.reserve(1)).toEqual({ callNow: true });
+  });
+
+  it('never shortens a wait that was asked for (Retry-After), and lengthens it when the budget is busy', async () => {
+    const now = 5_000_000;
+    const clock = new MemoryClock();
+    const pacer = new Pacer(clock, 'k', 60, () => now);
+    expect(await pacer.scheduleAfter(1, 7)).toBe(7);
+    clock.next = now + 30_000;
+    expect(await pacer.scheduleAfter(1, 7)).toBeGreaterThanOrEqual(Math.ceil((30_000 - EARLY_MS) / 1000));
+  });
+});
+
+describe('FileSlotClock', () => {
+  it('hands out distinct consecutive slots to concurrent callers', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pacer-'));
+    const a = new FileSlotClock(dir);
+    const b = new FileSlotClock(dir); // another "process" on the same store
+    const starts = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).reserve('org', 1, 100, 1_000)));
+    expect([...starts].sort((x, y) => x - y)).toEqual(Array.from({ length: 40 }, (_, i) => 1_000 + i * 100));
+  });
+});
+
+describe('DynamoDbSlotClock', () => {
+  const ddb = mockClient(DynamoDBClient);
+  beforeEach(() => ddb.reset());
+
+  it('reads the next free slot, writes it forward under a version condition, and retries a conflict', async () => {
+    ddb
+      .on(GetItemCommand)
+      .resolvesOnce({ Item: { pk: { S: 'org' }, nextFreeMs: { N: '5000' }, version: { N: '3' } } })
+      .resolvesOnce({ Item: { pk: { S: 'org' }, nextFreeMs: { N: '5400' }, version: { N: '4' } } });
+    ddb
+      .on(PutItemCommand)
+      .rejectsOnce(new ConditionalCheckFailedException({ message: 'conflict', $metadata: {} }))
+      .resolves({});
+    const start = await new DynamoDbSlotClock('pacer', new DynamoDBClient({ region: 'eu-west-1' })).reserve('org', 2, 100, 4_000);
+    expect(start).toBe(5400);
+    const puts = ddb.commandCalls(PutItemCommand).map((c) => c.args[0].input);
+    expect(puts).toHaveLength(2);
+    expect(puts[1]).toMatchObject({
+      TableName: 'pacer',
+      Item: { pk: { S: 'org' }, nextFreeMs: { N: '5600' }, version: { N: '5' } },
+      ConditionExpression: 'attribute_not_exists(pk) OR version = :v',
+      ExpressionAttributeValues: { ':v': { N: '4' } },
+    });
+    expect(ddb.commandCalls(GetItemCommand)[0]?.args[0].input.ConsistentRead).toBe(true);
+  });
+
+  it('starts a fresh clock when there is no item yet', async () => {
+    ddb.on(GetItemCommand).resolves({});
+    ddb.on(PutItemCommand).resolves({});
+    expect(await new DynamoDbSlotClock('pacer', new DynamoDBClient({ region: 'eu-west-1' })).reserve('org', 1, 100, 9_000)).toBe(9_000);
+    expect(ddb.commandCalls(PutItemCommand)[0]?.args[0].input.ExpressionAttributeValues).toEqual({ ':v': { N: '0' } });
+  });
+});
+
+describe('a paced run through the state machine', { timeout: 90_000 }, () => {
+  const runs = useLocalRuns();
+
+  it('keeps every window of API calls within the budget, and optimizes every index', async () => {
+    const budget = 240;
+    const indexes = Array.from({ length: 20 }, (_, i) => ({
+      id: `idx-${i}`,
+      name: `paced-${i}`,
+      shardCount: 2,
+      replicaCount: 1,
+      storageBytes: 1_000,
+      status: 'active',
+      behaviour: { refreshSeconds: 0 },
+    }));
+    const sim = await runs.startSim({ org: { rateLimitPerMinute: 100_000 }, indexes });
+    const r = await runs.runAgainst(sim, { apiBudgetPerMinute: budget, timing: { settleSeconds: 0, healthPollSeconds: 1, healthTimeoutSeconds: 60 }, maxConcurrency: 20 });
+    expect(r.result.report?.summary).toMatchObject({ total: 20, optimized: 20, failed: 0 });
+    const calls = r.sim.requests.filter((q) => q.endpoint !== 'token').map((q) => q.at).sort((a, b) => a - b);
+    expect(calls.length).toBeGreaterThanOrEqual(20 * 3);
+    // Any window of W ms holds at most the slots of W + EARLY + LATE, plus one.
+    const interval = slotIntervalMs(budget);
+    for (const windowMs of [2_000, 5_000]) {
+      const cap = Math.floor((windowMs + EARLY_MS + LATE_MS) / interval) + 1;
+      let most = 0;
+      for (let i = 0, j = 0; i < calls.length; i++) {
+        while (calls[i]! - calls[j]! > windowMs) j++;
+        most = Math.max(most, i - j + 1);
+      }
+      expect(most, `API calls in any ${windowMs} ms window`).toBeLessThanOrEqual(cap);
+    }
+  });
+});
