@@ -39,6 +39,8 @@ Run:
 
 /** The demo org refreshes in seconds; the production defaults (30 s settle, 15 s polls) would only make it slow. */
 const DEMO_TIMING = { settleSeconds: 2, healthPollSeconds: 2, healthTimeoutSeconds: 30 };
+/** The demo org allows Genesys' default 300 calls a minute; the demo may use most of it (a real run defaults to half). */
+const DEMO_BUDGET_PER_MINUTE = 240;
 
 interface Options {
   input: Record<string, unknown>;
@@ -119,6 +121,10 @@ async function main(argv: string[]): Promise<number> {
     if (input['timing'] === undefined) {
       input['timing'] = DEMO_TIMING;
       say(`Demo timings: settle ${DEMO_TIMING.settleSeconds} s, health polls every ${DEMO_TIMING.healthPollSeconds} s, timeout ${DEMO_TIMING.healthTimeoutSeconds} s (set "timing" in --input to change)`);
+    }
+    if (input['apiBudgetPerMinute'] === undefined) {
+      input['apiBudgetPerMinute'] = DEMO_BUDGET_PER_MINUTE;
+      say(`Demo API budget: ${DEMO_BUDGET_PER_MINUTE} calls a minute of the org's 300 (set "apiBudgetPerMinute" in --input to change)`);
     }
   } else {
     say(`Target: ${target.region ?? target.apiUrl}`);
