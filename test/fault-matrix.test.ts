@@ -27,6 +27,7 @@ import {
   findLeaks,
   gaps,
   healthReads,
+  healthReadsAfterPut,
   index,
   puts,
   useLocalRuns,
@@ -581,10 +582,7 @@ matrix('health after the PUT', [
     input: { timing: { settleSeconds: 0, healthPollSeconds: 1, healthTimeoutSeconds: 4 } },
     error: { name: 'Run.IndexesFailed', cause: /^2 of 4 indexes failed/ },
     check: (r) => {
-      const afterPut = (id: string) => {
-        const [put] = puts(r.sim, id);
-        return healthReads(r.sim, id).filter((q) => q.at >= put!.at);
-      };
+      const afterPut = (id: string) => healthReadsAfterPut(r.sim, id);
       expect(entry(r, 'refresh-2s')).toMatchObject({ outcome: 'optimized', reason: null });
       const refreshed = afterPut('refresh-2s');
       expect(refreshed.slice(0, -1).every((q) => q.status === 503)).toBe(true);

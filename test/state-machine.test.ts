@@ -22,6 +22,7 @@ import {
   findLeaks,
   gaps,
   healthReads,
+  healthReadsAfterPut,
   index,
   puts,
   transitionsPerIndex,
@@ -161,7 +162,7 @@ describe('each per-index branch', { timeout: 30_000 }, () => {
     expect(entry(r, 'refreshing')).toMatchObject({ outcome: 'optimized', reason: null });
     const [put] = puts(r.sim, 'refreshing');
     expect(puts(r.sim, 'refreshing')).toHaveLength(1);
-    const after = healthReads(r.sim, 'refreshing').filter((q) => q.at >= put!.at);
+    const after = healthReadsAfterPut(r.sim, 'refreshing');
     expect(after.length).toBeGreaterThanOrEqual(3);
     expect(after.length).toBeLessThanOrEqual(5);
     expect(after.slice(0, -1).every((q) => q.status === 503)).toBe(true);
@@ -204,7 +205,7 @@ describe('each per-index branch', { timeout: 30_000 }, () => {
     expect(e.outcome).toBe('failed');
     expect(e.reason).toMatch(/^health timeout: still refreshing \(503\) 3 s after the PUT/);
     const [put] = puts(r.sim, 'stuck');
-    const after = healthReads(r.sim, 'stuck').filter((q) => q.at >= put!.at);
+    const after = healthReadsAfterPut(r.sim, 'stuck');
     expect(after.length).toBeGreaterThanOrEqual(3);
     expect(after.every((q) => q.status === 503)).toBe(true);
     const waited = after.at(-1)!.at - put!.at;

@@ -128,6 +128,14 @@ export const calls = (sim: Simulator, endpoint: RecordedRequest['endpoint'], id?
   sim.requests.filter((r) => r.endpoint === endpoint && (id === undefined || r.indexId === id)).sort((a, b) => a.at - b.at);
 export const puts = (sim: Simulator, id?: string) => calls(sim, 'put', id);
 export const healthReads = (sim: Simulator, id?: string) => calls(sim, 'health', id);
+/**
+ * The health reads of an index after its first PUT, by position in the log rather than by time:
+ * the pre-check can share the PUT's millisecond.
+ */
+export function healthReadsAfterPut(sim: Simulator, id: string) {
+  const from = sim.requests.indexOf(puts(sim, id)[0]!);
+  return healthReads(sim, id).filter((q) => sim.requests.indexOf(q) > from);
+}
 export const gaps = (rs: RecordedRequest[]) => rs.slice(1).map((r, i) => r.at - rs[i]!.at);
 
 /** The report entry of `id`, which must appear exactly once. */
