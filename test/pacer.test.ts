@@ -6,18 +6,46 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbSlotClock } from '../functions/pacing/dynamodb-slot-clock.ts';
 import { FileSlotClock } from '../functions/pacing/file-slot-clock.ts';
-import { EARLY_MS, LATE_MS, Pacer, slotIntervalMs, type SlotClock } from '../functions/pacing/pacer.ts';
+import { EARLY_MS, LATE_MS, Pacer, slotIntervalMs, takeSlots, type SlotClock } from '../functions/pacing/pacer.ts';
 import { useLocalRuns } from './support/local-run.ts';
 
 /** An in-memory clock, to test the Pacer's arithmetic on its own. */
 class MemoryClock implements SlotClock {
-  next = 0;
-  async reserve(_key: string, count: number, intervalMs: number, earliestMs: number): Promise<number> {
-    const start = Math.max(earliestMs, this.next);
-    this.next = start + count * intervalMs;
-    return start;
+  taken: number[] = [];
+  async reserve(_key: string, count: number, intervalMs: number, earliestMs: number, nowMs: number): Promise<number> {
+    const booked = takeSlots(this.taken, count, intervalMs, earliestMs, nowMs);
+    this.taken = booked.taken;
+    return booked.start;
   }
 }
+
+describe('takeSlots', () => {
+  it('takes the first run of free slots, filling the gaps that reservations made ahead leave', () => {
+    // A health read booked 30 s ahead must not push everyone else behind it.
+    let book = takeSlots([], 1, 1000, 30_000, 0);
+    expect(book.start).toBe(30_000);
+    book = takeSlots(book.taken, 2, 1000, 0, 0);
+    expect(book.start).toBe(0);
+    book = takeSlots(book.taken, 1, 1000, 0, 0);
+    expect(book.start).toBe(2_000);
+    // Two consecutive slots do not fit in front of the one at 30 s when they would touch it.
+    book = takeSlots(book.taken, 2, 1000, 28_500, 0);
+    expect(book.start).toBe(31_000);
+    expect(book.taken).toEqual([0, 1_000, 2_000, 30_000, 31_000, 32_000]);
+  });
+
+  it('keeps every two slots at least an interval apart, however they are asked for', () => {
+    let taken: number[] = [];
+    const asks = [[3, 500], [1, 0], [2, 2_000], [1, 100], [4, 50], [1, 7_000], [2, 0], [1, 6_900]] as const;
+    for (const [count, earliest] of asks) taken = takeSlots(taken, count, 400, earliest, 0).taken;
+    expect(taken).toHaveLength(15);
+    for (let i = 1; i < taken.length; i++) expect(taken[i]! - taken[i - 1]!).toBeGreaterThanOrEqual(400);
+  });
+
+  it('forgets slots that are over', () => {
+    expect(takeSlots([1_000, 2_000, 9_000], 1, 500, 10_000, 10_000).taken).toEqual([10_000]);
+  });
+});
 
 describe('slot interval', () => {
   it('leaves room for calls made early or late, and still uses over 90% of the budget', () => {
@@ -38,7 +66,8 @@ describe('Pacer', () => {
     expect(await pacer.reserve(2)).toEqual({ callNow: true });
     // The next slot is 2 intervals away (~2.1 s): more than EARLY_MS, so wait.
     const later = await pacer.reserve(1);
-    expect(later).toMatchObject({ callNow: false, slotMs: now + 2 * interval });
+    expect(later.callNow).toBe(false);
+    expect((later as { slotMs: number }).slotMs).toBeCloseTo(now + 2 * interval, 6);
     const wait = (later as { waitSeconds: number }).waitSeconds;
     expect(now + wait * 1000).toBeGreaterThanOrEqual(now + 2 * interval - EARLY_MS);
     now += 10_000;
@@ -50,7 +79,9 @@ describe('Pacer', () => {
     const clock = new MemoryClock();
     const pacer = new Pacer(clock, 'k', 60, () => now);
     expect(await pacer.scheduleAfter(1, 7)).toBe(7);
-    clock.next = now + 30_000;
+    // Every slot for the next 30 s is taken: the wait grows to the first free one.
+    const interval = slotIntervalMs(60);
+    clock.taken = Array.from({ length: Math.ceil(30_000 / interval) + 1 }, (_, i) => now + i * interval);
     expect(await pacer.scheduleAfter(1, 7)).toBeGreaterThanOrEqual(Math.ceil((30_000 - EARLY_MS) / 1000));
   });
 });
@@ -60,7 +91,7 @@ describe('FileSlotClock', () => {
     const dir = await mkdtemp(join(tmpdir(), 'pacer-'));
     const a = new FileSlotClock(dir);
     const b = new FileSlotClock(dir); // another "process" on the same store
-    const starts = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).reserve('org', 1, 100, 1_000)));
+    const starts = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).reserve('org', 1, 100, 1_000, 1_000)));
     expect([...starts].sort((x, y) => x - y)).toEqual(Array.from({ length: 40 }, (_, i) => 1_000 + i * 100));
   });
 });
@@ -69,22 +100,23 @@ describe('DynamoDbSlotClock', () => {
   const ddb = mockClient(DynamoDBClient);
   beforeEach(() => ddb.reset());
 
-  it('reads the next free slot, writes it forward under a version condition, and retries a conflict', async () => {
+  it('reads the taken slots, writes its own under a version condition, and retries a conflict', async () => {
     ddb
       .on(GetItemCommand)
-      .resolvesOnce({ Item: { pk: { S: 'org' }, nextFreeMs: { N: '5000' }, version: { N: '3' } } })
-      .resolvesOnce({ Item: { pk: { S: 'org' }, nextFreeMs: { N: '5400' }, version: { N: '4' } } });
+      .resolvesOnce({ Item: { pk: { S: 'org' }, taken: { S: '[5000]' }, version: { N: '3' } } })
+      .resolvesOnce({ Item: { pk: { S: 'org' }, taken: { S: '[4000,5000]' }, version: { N: '4' } } });
     ddb
       .on(PutItemCommand)
       .rejectsOnce(new ConditionalCheckFailedException({ message: 'conflict', $metadata: {} }))
       .resolves({});
-    const start = await new DynamoDbSlotClock('pacer', new DynamoDBClient({ region: 'eu-west-1' })).reserve('org', 2, 100, 4_000);
-    expect(start).toBe(5400);
+    const start = await new DynamoDbSlotClock('pacer', new DynamoDBClient({ region: 'eu-west-1' })).reserve('org', 2, 100, 4_000, 4_000);
+    // 4000 and 5000 are taken: the first two free slots in a row from 4000 are 4100 and 4200.
+    expect(start).toBe(4100);
     const puts = ddb.commandCalls(PutItemCommand).map((c) => c.args[0].input);
     expect(puts).toHaveLength(2);
     expect(puts[1]).toMatchObject({
       TableName: 'pacer',
-      Item: { pk: { S: 'org' }, nextFreeMs: { N: '5600' }, version: { N: '5' } },
+      Item: { pk: { S: 'org' }, taken: { S: '[4000,4100,4200,5000]' }, version: { N: '5' } },
       ConditionExpression: 'attribute_not_exists(pk) OR version = :v',
       ExpressionAttributeValues: { ':v': { N: '4' } },
     });
@@ -94,7 +126,7 @@ describe('DynamoDbSlotClock', () => {
   it('starts a fresh clock when there is no item yet', async () => {
     ddb.on(GetItemCommand).resolves({});
     ddb.on(PutItemCommand).resolves({});
-    expect(await new DynamoDbSlotClock('pacer', new DynamoDBClient({ region: 'eu-west-1' })).reserve('org', 1, 100, 9_000)).toBe(9_000);
+    expect(await new DynamoDbSlotClock('pacer', new DynamoDBClient({ region: 'eu-west-1' })).reserve('org', 1, 100, 9_000, 9_000)).toBe(9_000);
     expect(ddb.commandCalls(PutItemCommand)[0]?.args[0].input.ExpressionAttributeValues).toEqual({ ':v': { N: '0' } });
   });
 });

@@ -27,13 +27,15 @@ export const handler = taskHandler(logger, 'optimization_trigger', async (event:
   const responses = recordGenesysResponses(log, metrics);
   const store = sharedRunStore();
   let result: OptimizeResult;
-  // Only an index that has not started yet can be held back; one mid-retry finishes its course.
-  const breaker = event.progress.attempts === 0 ? await checkBreaker(store, event.executionId, event.safety, event.position) : { stop: false as const };
+  // Only an index that has not started yet can be held back (one mid-retry finishes its course),
+  // and only when its first call is due, so that a wait for its slot does not miss a stop.
+  const holdBack = async () => {
+    const breaker = await checkBreaker(store, event.executionId, event.safety, event.position);
+    return breaker.stop ? breaker.reason : null;
+  };
   try {
-    if (breaker.stop) {
-      result = { status: 'skipped', attempts: 0, prechecked: false, reason: breaker.reason };
-    } else result = await withGenesysClient(sharedCredentials(), clientSettings(responses.onResponse), (client, config) =>
-      optimizeIndex(client, event, pacerFor(config.credentials.clientId, event.apiBudgetPerMinute)),
+    result = await withGenesysClient(sharedCredentials(), clientSettings(responses.onResponse), (client, config) =>
+      optimizeIndex(client, event, pacerFor(config.credentials.clientId, event.apiBudgetPerMinute), holdBack),
     );
   } catch (err) {
     // Reading the credentials failed: this index fails with the reason, the report names it for the run.

@@ -1,6 +1,6 @@
 import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { SlotClock } from './pacer.ts';
+import { takeSlots, type SlotClock } from './pacer.ts';
 
 /**
  * Locally: the next free slot in a file, changed under a lock file. Calls in this process are
@@ -15,8 +15,8 @@ export class FileSlotClock implements SlotClock {
     this.dir = dir;
   }
 
-  reserve(key: string, count: number, intervalMs: number, earliestMs: number): Promise<number> {
-    const next = this.queue.then(() => this.withLock(key, () => this.take(key, count, intervalMs, earliestMs)));
+  reserve(key: string, count: number, intervalMs: number, earliestMs: number, nowMs: number): Promise<number> {
+    const next = this.queue.then(() => this.withLock(key, () => this.take(key, count, intervalMs, earliestMs, nowMs)));
     this.queue = next.catch(() => undefined);
     return next;
   }
@@ -25,18 +25,18 @@ export class FileSlotClock implements SlotClock {
     return join(this.dir, `${encodeURIComponent(key)}.json`);
   }
 
-  private async take(key: string, count: number, intervalMs: number, earliestMs: number): Promise<number> {
-    let nextFreeMs = 0;
+  private async take(key: string, count: number, intervalMs: number, earliestMs: number, nowMs: number): Promise<number> {
+    let taken: number[] = [];
     try {
-      nextFreeMs = (JSON.parse(await readFile(this.path(key), 'utf8')) as { nextFreeMs: number }).nextFreeMs;
+      taken = (JSON.parse(await readFile(this.path(key), 'utf8')) as { taken: number[] }).taken ?? [];
     } catch {
-      nextFreeMs = 0;
+      taken = [];
     }
-    const start = Math.max(earliestMs, nextFreeMs);
+    const booked = takeSlots(taken, count, intervalMs, earliestMs, nowMs);
     const partial = `${this.path(key)}.${process.pid}.partial`;
-    await writeFile(partial, JSON.stringify({ nextFreeMs: start + count * intervalMs }));
+    await writeFile(partial, JSON.stringify({ taken: booked.taken }));
     await rename(partial, this.path(key));
-    return start;
+    return booked.start;
   }
 
   private async withLock<T>(key: string, work: () => Promise<T>): Promise<T> {

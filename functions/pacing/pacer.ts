@@ -20,13 +20,32 @@ export function slotIntervalMs(budgetPerMinute: number): number {
   return (60_000 + EARLY_MS + LATE_MS) / Math.max(1, budgetPerMinute - 1);
 }
 
-/** The shared clock: where the next free slot is, changed atomically. */
+/**
+ * Slot times (epoch ms) already taken, in order. A slot is free when no taken slot is less than
+ * an interval away, so any window still holds at most one call per interval. Reservations made
+ * ahead (the first health read after settling, the next poll) leave the slots before them free
+ * for others: a single "next free slot" pointer would jump over them and waste them.
+ */
+export function takeSlots(taken: readonly number[], count: number, intervalMs: number, earliestMs: number, nowMs: number): { start: number; taken: number[] } {
+  // Slots further back than an interval no longer constrain anything.
+  const live = taken.filter((t) => t > nowMs - intervalMs);
+  let start = earliestMs;
+  for (const t of live) {
+    if (t <= start - intervalMs) continue;
+    if (t >= start + count * intervalMs) break;
+    start = t + intervalMs;
+  }
+  const mine = Array.from({ length: count }, (_, i) => start + i * intervalMs);
+  return { start, taken: [...live, ...mine].sort((a, b) => a - b) };
+}
+
+/** The shared clock: the slots taken, changed atomically. */
 export interface SlotClock {
   /**
-   * Takes `count` consecutive slots starting no earlier than `earliestMs` and no earlier than the
-   * next free one; returns the first slot's time (epoch ms).
+   * Takes the first `count` consecutive free slots starting no earlier than `earliestMs`;
+   * returns the first slot's time (epoch ms).
    */
-  reserve(key: string, count: number, intervalMs: number, earliestMs: number): Promise<number>;
+  reserve(key: string, count: number, intervalMs: number, earliestMs: number, nowMs: number): Promise<number>;
 }
 
 export type PaceDecision = { callNow: true } | { callNow: false; slotMs: number; waitSeconds: number };
@@ -50,7 +69,7 @@ export class Pacer {
    */
   async reserve(calls: number, earliestMs?: number): Promise<PaceDecision> {
     const now = this.now();
-    const slotMs = await this.clock.reserve(this.key, calls, this.intervalMs, Math.max(now, earliestMs ?? now));
+    const slotMs = await this.clock.reserve(this.key, calls, this.intervalMs, Math.max(now, earliestMs ?? now), now);
     if (slotMs - now <= EARLY_MS) return { callNow: true };
     return { callNow: false, slotMs, waitSeconds: Math.max(1, Math.ceil((slotMs - now - EARLY_MS) / 1000)) };
   }
@@ -61,7 +80,7 @@ export class Pacer {
    */
   async scheduleAfter(calls: number, minWaitSeconds: number): Promise<number> {
     const now = this.now();
-    const slotMs = await this.clock.reserve(this.key, calls, this.intervalMs, now + minWaitSeconds * 1000);
+    const slotMs = await this.clock.reserve(this.key, calls, this.intervalMs, now + minWaitSeconds * 1000, now);
     // The call may come up to EARLY_MS before its slot (see above), so a slot a hair past a whole
     // second does not cost another second of waiting.
     return Math.max(minWaitSeconds, Math.ceil((slotMs - now - EARLY_MS) / 1000));

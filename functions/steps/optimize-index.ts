@@ -46,6 +46,8 @@ export async function optimizeIndex(
   client: GenesysClient,
   req: OptimizeRequest,
   pacer: CallPacer,
+  /** Asked once, right before an index's first call: a reason to leave it alone (the run-level stop), or null. */
+  holdBack: () => Promise<string | null> = async () => null,
   now: () => number = Date.now,
 ): Promise<OptimizeResult> {
   let prechecked = req.progress.prechecked || !req.healthCheckBeforePut;
@@ -64,6 +66,10 @@ export async function optimizeIndex(
         reason: 'waiting for its turn in the API budget',
       };
     }
+  }
+  if (req.progress.attempts === 0) {
+    const reason = await holdBack();
+    if (reason) return { status: 'skipped', attempts: 0, prechecked, reason };
   }
   const attempts = req.progress.attempts + 1;
   try {
