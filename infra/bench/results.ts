@@ -1,0 +1,104 @@
+/**
+ * The shape of bench-results.json. The keys the issue asks for come first in each object; the
+ * rest explain them (what the bound is made of, where the cost comes from, how the run was set up).
+ */
+import type { CallsNeeded } from './bound.ts';
+import type { Cost } from './pricing.ts';
+import type { TransitionSummary } from './transitions.ts';
+
+export interface OrgResult {
+  indexes: number;
+  /** Wall time of the execution, in real-world seconds (measured × scale). */
+  wallSeconds: number;
+  /** Calls needed / budget, in real-world seconds. */
+  boundSeconds: number;
+  ratioToBound: number;
+  /** API calls made (token requests excluded) / indexes. */
+  callsPerIndex: number;
+  /** 429 answers the simulator gave. */
+  throttled: number;
+  /** Indexes reported failed. */
+  failed: number;
+  /** All state transitions of the execution / indexes. */
+  transitionsPerIndex: number;
+  /** All Lambda invocations / indexes. */
+  invocationsPerIndex: number;
+  costPer1000Usd: number;
+
+  status: string;
+  optimized: number;
+  /** Failed indexes whose reason is a 429. */
+  failedBy429: number;
+  callsNeeded: CallsNeeded;
+  callsMade: number;
+  /** Calls made / budget: the bound for the calls this run actually needed (fewer polls when paced reads come later). */
+  boundFromCallsMadeSeconds: number;
+  tokenRequests: number;
+  callsByEndpoint: Record<string, number>;
+  /** Calls per real-world minute (60/k s of wall time): the busiest such minute, and the mean over the run. */
+  peakCallsPerMinute: number;
+  meanCallsPerMinute: number;
+  /** meanCallsPerMinute / budget: how much of the budget the run used. */
+  budgetUtilization: number;
+  transitions: TransitionSummary & { total: number };
+  invocations: Record<string, number>;
+  /** Mean measured Task duration per function, ms (in-process, loopback Genesys). */
+  meanTaskMs: Record<string, number>;
+  s3: { puts: number; gets: number; lists: number };
+  /** The pacer's slot reservations (a DynamoDB read and write each in AWS); 0 before the pacer. */
+  pacerReservations: number;
+  costPer1000: Cost;
+  maxPayloadBytes: number;
+}
+
+export interface SeedResult {
+  indexes: number;
+  wallSeconds: number;
+  callsMade: number;
+  throttled: number;
+  /** What the seed's loop concluded per index. */
+  outcomes: Record<string, number>;
+}
+
+export interface BundleResult {
+  name: string;
+  /** The minified bundle, without its source map. */
+  bytes: number;
+  /** Median time to import the bundle in a fresh Node process, as deployed (--enable-source-maps). */
+  coldImportMs: number;
+  coldImportRunsMs: number[];
+  /** The same without --enable-source-maps. */
+  coldImportMsNoSourceMaps: number;
+  sourceMapBytes: number;
+}
+
+export interface BenchSettings {
+  scale: number;
+  /** The optimizer's budget, requests per real-world minute. */
+  budgetPerMinute: number;
+  /** Whether the optimizer took apiBudgetPerMinute (detected); false: the run was not paced. */
+  budgetPassedToOptimizer: boolean;
+  /** The Map's concurrency, as the optimizer parsed the input. */
+  maxConcurrency: number;
+  /** Whether the bench set it (else the optimizer's default, derived from the budget when it takes one). */
+  maxConcurrencyFromInput: boolean;
+  /** The execution input of the optimizer runs, as sent (time-compressed). */
+  executionInput: Record<string, unknown>;
+  /** The timings the runs simulate, in real-world seconds (after rounding to whole scaled seconds). */
+  effectiveTiming: Record<string, number>;
+  simulator: { rateLimitPerWindow: number; rateLimitWindowSeconds: number; refreshSeconds: readonly number[] };
+  node: string;
+  cpus: number;
+  startedAt: string;
+}
+
+export interface BenchResults {
+  orgs: OrgResult[];
+  seedStrategy: SeedResult | null;
+  /** Seed wall time / optimizer wall time at the seed's size; null when either did not run. */
+  speedupVsSeed: number | null;
+  bundles: BundleResult[];
+  settings: BenchSettings;
+  prices: Record<string, unknown>;
+  notes: string[];
+}

@@ -1,0 +1,136 @@
+/**
+ * `npm run bench`: the optimizer's real state machine, run locally against the Genesys Cloud
+ * simulator for orgs of several sizes with time compressed (scale.ts), the seed's strategy for
+ * comparison (seed-strategy.ts), and each Lambda bundle's size and cold import time (bundles.ts).
+ * Prints a table and writes bench-results.json. Targets are measured and shown, never asserted:
+ * the exit status is 0 unless the bench itself could not run (2: bad usage or input, 1: a crash).
+ */
+import { writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { synthesizeDefinition } from '../local/definition.ts';
+import { HELP, parseBenchArgs, UsageError, type BenchArgs } from './args.ts';
+import { BUDGET_FIELD, checkInput, optimizerTakesBudget } from './budget-support.ts';
+import { measureBundles } from './bundles.ts';
+import { REAL_REFRESH_SECONDS } from './org.ts';
+import { runOptimizerBench } from './optimizer-run.ts';
+import { LIST_PRICES_USD } from './pricing.ts';
+import type { BenchResults, OrgResult, SeedResult } from './results.ts';
+import { GENESYS_RATE_LIMIT_PER_MINUTE, scaleTimings } from './scale.ts';
+import { runSeedBench } from './seed-strategy.ts';
+import { formatResults } from './table.ts';
+
+const say = (line: string) => process.stdout.write(`${line}\n`);
+const minutes = (s: number) => `${(s / 60).toFixed(1)} min`;
+
+function executionInput(args: BenchArgs, takesBudget: boolean): Record<string, unknown> {
+  const t = scaleTimings(args.scale);
+  return {
+    timing: t.timing,
+    retries: { maxRetryAfterSeconds: t.maxRetryAfterSeconds },
+    // With a budget the optimizer derives its concurrency from it; without, 40 keeps the Map from being the limit.
+    ...(args.concurrency !== null ? { maxConcurrency: args.concurrency } : takesBudget ? {} : { maxConcurrency: 40 }),
+    ...(takesBudget ? { [BUDGET_FIELD]: Math.round(args.budget * args.scale) } : {}),
+  };
+}
+
+async function main(argv: string[]): Promise<number> {
+  let args: BenchArgs | 'help';
+  try {
+    args = parseBenchArgs(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`${err.message}\n\n${HELP}`);
+    return 2;
+  }
+  if (args === 'help') {
+    say(HELP);
+    return 0;
+  }
+  const startedAt = new Date().toISOString();
+  const k = args.scale;
+  const timings = scaleTimings(k);
+  const takesBudget = optimizerTakesBudget();
+  const input = executionInput(args, takesBudget);
+  const checked = checkInput(input);
+  if ('problem' in checked) {
+    process.stderr.write(`the optimizer refuses the bench's execution input ${JSON.stringify(input)}: ${checked.problem}\n(try another --scale or --budget)\n`);
+    return 2;
+  }
+  const notes: string[] = [
+    `times are wall time × ${k}; what cannot be compressed weighs ×${k} too: loopback latency, handler CPU and whole-second Wait rounding make a run look slower, ` +
+      "the pacer's ±1.5 s slot tolerance (real seconds) lets more calls into a bench minute; k ≤ 7.5 keeps both small (at k = 15 the busiest minute went over the budget)",
+    'Lambda durations are measured in-process against a loopback simulator; in AWS they are dominated by Genesys round trips (but Lambda duration is a small part of the cost either way)',
+  ];
+  if (!takesBudget) {
+    notes.push(
+      `the optimizer does not take ${BUDGET_FIELD} yet: the runs were not paced to the ${args.budget}/min budget; ` +
+        'the bound still assumes it, so a ratio below 1 means the run spent more than the budget',
+    );
+  }
+  say(`bench: scale ×${k}, budget ${args.budget}/min (${takesBudget ? `passed as ${BUDGET_FIELD} ${input[BUDGET_FIELD]} per real minute` : `not passed: the optimizer does not take ${BUDGET_FIELD}`}), sizes ${args.sizes.join(', ')}`);
+  say(`execution input: ${JSON.stringify(input)} (maxConcurrency ${checked.maxConcurrency}${'maxConcurrency' in input ? '' : ', the optimizer\'s own'})`);
+
+  say('synthesizing the stack…');
+  const synthesized = synthesizeDefinition();
+
+  const orgs: OrgResult[] = [];
+  for (const n of args.sizes) {
+    say(`org ${n}: running…`);
+    const o = await runOptimizerBench({ indexes: n, scale: k, budgetPerMinute: args.budget, timings, input, synthesized, say });
+    say(`org ${n}: ${o.status}, wall ${minutes(o.wallSeconds)}, bound ${minutes(o.boundSeconds)}, ratio ${o.ratioToBound.toFixed(2)}, ${o.callsMade} calls, ${o.throttled} × 429, ${o.failed} failed`);
+    orgs.push(o);
+  }
+
+  let seed: SeedResult | null = null;
+  if (!args.skipSeed) {
+    say(`seed ${args.seedSize}: running…`);
+    seed = await runSeedBench(args.seedSize, k, say);
+    say(`seed ${args.seedSize}: wall ${minutes(seed.wallSeconds)}, ${seed.callsMade} calls`);
+  }
+  const sameSize = seed ? orgs.find((o) => o.indexes === seed.indexes) : undefined;
+  const speedupVsSeed = seed && sameSize ? Math.round((seed.wallSeconds / sameSize.wallSeconds) * 100) / 100 : null;
+
+  let bundles: BenchResults['bundles'] = [];
+  if (!args.skipBundles) {
+    say('bundles: building and timing cold imports…');
+    bundles = await measureBundles(args.importRuns, say);
+  }
+
+  const results: BenchResults = {
+    orgs,
+    seedStrategy: seed,
+    speedupVsSeed,
+    bundles,
+    settings: {
+      scale: k,
+      budgetPerMinute: args.budget,
+      budgetPassedToOptimizer: takesBudget,
+      maxConcurrency: checked.maxConcurrency,
+      maxConcurrencyFromInput: 'maxConcurrency' in input,
+      executionInput: input,
+      effectiveTiming: Object.fromEntries(Object.entries(timings.effective)),
+      simulator: { rateLimitPerWindow: GENESYS_RATE_LIMIT_PER_MINUTE, rateLimitWindowSeconds: 60 / k, refreshSeconds: REAL_REFRESH_SECONDS },
+      node: process.version,
+      cpus: availableParallelism(),
+      startedAt,
+    },
+    prices: { ...LIST_PRICES_USD },
+    notes,
+  };
+  const out = resolve(args.out);
+  await writeFile(out, `${JSON.stringify(results, null, 2)}\n`);
+  say('');
+  say(formatResults(results));
+  say('');
+  say(`wrote ${out}`);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,108 @@
+/**
+ * The bench's printed report: settings, one row per org, the seed comparison, the bundles, and
+ * the targets (measured, not asserted).
+ */
+import type { BenchResults, OrgResult } from './results.ts';
+
+function table(headers: string[], rows: Array<Array<string | number>>, align: Array<'l' | 'r'> = []): string {
+  const cells = [headers, ...rows.map((r) => r.map(String))];
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]) => r.map((c, i) => (align[i] === 'l' ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(cells[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
+}
+
+const min = (s: number) => (s / 60).toFixed(1);
+const usd = (x: number) => `$${x < 0.1 ? x.toFixed(4) : x.toFixed(2)}`;
+
+
+function orgDetails(o: OrgResult, budget: number): string {
+  const n = o.callsNeeded;
+  const by = o.callsByEndpoint;
+  const lines = [
+    `org ${o.indexes}: ${o.status}; ${o.optimized} optimized, ${o.failed} failed (${o.failedBy429} by a 429)`,
+    `  calls needed ${n.total} = ${n.listPages} list pages + ${n.probes} probes + ${n.prechecks} pre-checks + ${n.puts} PUTs + ${n.healthReads} health reads`,
+    `  calls made   ${o.callsMade} (bound for these: ${min(o.boundFromCallsMadeSeconds)} min) = list ${by['list'] ?? 0}, probe ${by['probe'] ?? 0}, health ${by['health'] ?? 0}, PUT ${by['put'] ?? 0}` +
+      `${by['other'] ? `, other ${by['other']}` : ''}; token requests ${o.tokenRequests} (not counted)`,
+    `  rate: busiest minute ${o.peakCallsPerMinute} calls, mean ${o.meanCallsPerMinute}/min = ${Math.round(o.budgetUtilization * 100)}% of the ${budget}/min budget${o.peakCallsPerMinute > budget ? ' (busiest minute over it)' : ''}`,
+    `  transitions: ${o.transitions.total} (${o.transitions.runLevel} run-level; per index mean ${o.transitions.perIndexMean.toFixed(2)}, max ${o.transitions.perIndexMax})`,
+    ...o.transitions.paths.map((p) => `    ${String(p.indexes).padStart(5)} × ${p.path}: ${p.min === p.max ? p.min : `${p.min}–${p.max}`} transitions${p === o.transitions.commonPath ? '  ← common path' : ''}`),
+    `  invocations: ${Object.entries(o.invocations).map(([k, v]) => `${k} ${v}`).join(', ')}; mean task ms: ${Object.entries(o.meanTaskMs).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    `  S3 ops: ${o.s3.puts} PUT, ${o.s3.gets} GET, ${o.s3.lists} LIST; pacer reservations ${o.pacerReservations}; largest state ${(o.maxPayloadBytes / 1024).toFixed(1)} KiB`,
+    `  cost per 1,000 indexes: ${usd(o.costPer1000.total)} = Step Functions ${usd(o.costPer1000.stepFunctions)} + Lambda requests ${usd(o.costPer1000.lambdaRequests)}` +
+      ` + Lambda duration ${usd(o.costPer1000.lambdaDuration)} + S3 ${usd(o.costPer1000.s3)} + DynamoDB ${usd(o.costPer1000.dynamoDb)}`,
+  ];
+  return lines.join('\n');
+}
+
+export function formatResults(r: BenchResults): string {
+  const s = r.settings;
+  const out: string[] = [];
+  out.push(
+    `Settings: scale ×${s.scale}; budget ${s.budgetPerMinute}/min ${s.budgetPassedToOptimizer ? '(passed as apiBudgetPerMinute)' : '(NOT passed: the optimizer does not take apiBudgetPerMinute yet, so the run is not paced)'};` +
+      ` maxConcurrency ${s.maxConcurrency}${s.maxConcurrencyFromInput ? '' : " (the optimizer's default)"}; simulator ${s.simulator.rateLimitPerWindow} requests per ${s.simulator.rateLimitWindowSeconds.toFixed(2)} s window` +
+      ` (= 300/min at real scale); effective timings ${Object.entries(s.effectiveTiming).map(([k, v]) => `${k} ${v}`).join(', ')}; Node ${s.node}, ${s.cpus} CPUs`,
+  );
+  out.push('');
+  out.push('All times in real-world minutes (measured wall time × scale).');
+  out.push(
+    table(
+      ['indexes', 'wall min', 'bound min', 'ratio', 'calls/idx', '429s', 'failed', 'transitions/idx', 'invocations/idx', '$ per 1,000 idx'],
+      r.orgs.map((o) => [o.indexes, min(o.wallSeconds), min(o.boundSeconds), o.ratioToBound.toFixed(2), o.callsPerIndex.toFixed(2), o.throttled, o.failed, o.transitionsPerIndex.toFixed(2), o.invocationsPerIndex.toFixed(2), usd(o.costPer1000Usd)]),
+    ),
+  );
+  for (const o of r.orgs) out.push('', orgDetails(o, s.budgetPerMinute));
+  if (r.seedStrategy) {
+    const seed = r.seedStrategy;
+    out.push('');
+    out.push(
+      `Seed strategy, ${seed.indexes} indexes: ${min(seed.wallSeconds)} min, ${seed.callsMade} calls, ${seed.throttled} × 429;` +
+        ` ${Object.entries(seed.outcomes).map(([k, v]) => `${v} ${k}`).join(', ')}`,
+    );
+    out.push(r.speedupVsSeed === null ? 'Speed-up vs seed: no optimizer run of the same size' : `Speed-up vs seed: ×${r.speedupVsSeed.toFixed(2)} (seed wall / optimizer wall, ${seed.indexes} indexes)`);
+  }
+  if (r.bundles.length) {
+    out.push('');
+    out.push(
+      table(
+        ['bundle', 'KiB (min.)', 'cold import ms', 'runs ms', 'no source maps ms', 'map KiB'],
+        r.bundles.map((b) => [b.name, (b.bytes / 1024).toFixed(1), b.coldImportMs.toFixed(1), b.coldImportRunsMs.join(' '), b.coldImportMsNoSourceMaps.toFixed(1), (b.sourceMapBytes / 1024).toFixed(0)]),
+        ['l'],
+      ),
+    );
+  }
+  out.push('', 'Targets (measured, not asserted):', ...targetLines(r));
+  if (r.notes.length) out.push('', ...r.notes.map((n) => `note: ${n}`));
+  return out.join('\n');
+}
+
+export function targetLines(r: BenchResults): string[] {
+  const lines: string[] = [];
+  const verdict = (ok: boolean) => (ok ? 'met    ' : 'NOT met');
+  const big = r.orgs.find((o) => o.indexes === 1000);
+  if (big) {
+    const paced = big.peakCallsPerMinute <= r.settings.budgetPerMinute;
+    lines.push(
+      `  ${verdict(big.ratioToBound <= 1.1 && big.failedBy429 === 0 && paced)}  ratio to bound ≤ 1.10 at 1,000 indexes, no index failed by a 429: ratio ${big.ratioToBound.toFixed(2)}, ${big.failedBy429} failed by 429` +
+        (paced ? '' : ` (but the run exceeded the budget: ${big.peakCallsPerMinute} calls in its busiest minute)`),
+    );
+  } else lines.push('  -        ratio to bound at 1,000 indexes: not run');
+  lines.push(
+    r.speedupVsSeed === null ? '  -        ≥ 5× faster than the seed at 100 indexes: not run' : `  ${verdict(r.speedupVsSeed >= 5)}  ≥ 5× faster than the seed at ${r.seedStrategy?.indexes} indexes: ×${r.speedupVsSeed.toFixed(2)}`,
+  );
+  if (r.bundles.length) {
+    const size = r.bundles.every((b) => b.bytes < 250 * 1000);
+    const cold = r.bundles.every((b) => b.coldImportMs < 150);
+    const largest = r.bundles.reduce((a, b) => (b.bytes > a.bytes ? b : a));
+    const slowest = r.bundles.reduce((a, b) => (b.coldImportMs > a.coldImportMs ? b : a));
+    lines.push(`  ${verdict(size && cold)}  each bundle < 250 KB minified, cold import < 150 ms: largest ${largest.name} ${(largest.bytes / 1000).toFixed(1)} KB, slowest ${slowest.name} ${slowest.coldImportMs} ms`);
+  } else lines.push('  -        bundle sizes and cold imports: not measured');
+  for (const o of r.orgs) {
+    const c = o.transitions.commonPath;
+    if (!c) continue;
+    lines.push(
+      `  ${verdict(c.max <= 12)}  ≤ 12 transitions per optimized index in the common path, org ${o.indexes}: ${c.max} (${c.path}; ${c.indexes} of ${o.indexes} indexes;` +
+        ` each poll while the refresh runs adds 3)`,
+    );
+  }
+  return lines;
+}
