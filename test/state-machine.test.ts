@@ -7,7 +7,7 @@
 // The runner sets process.env for the handlers while a run lasts, so runs in one process cannot
 // overlap: the tests run one after the other, with short timings.
 import { describe, expect, it, vi } from 'vitest';
-import { randomUUID } from 'node:crypto';
+import { generatedIndex } from '../infra/bench/org.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { DEMO_SCENARIO_PATH, loadDemoScenario } from '../infra/simulator/scenario-file.ts';
 import { startSimulator } from '../infra/simulator/server.ts';
@@ -338,25 +338,11 @@ describe('a permission the OAuth client lacks', { timeout: 30_000 }, () => {
 });
 
 describe('payload size', () => {
-  const TYPES = ['conversation', 'transcript', 'email', 'chat', 'voice', 'survey', 'evaluation', 'speech'];
-  const TOPICS = ['interactions', 'transcripts', 'email-threads', 'chat-sessions', 'voice-metadata', 'survey-responses', 'quality-evaluations', 'speech-topics'];
-  const REGIONS = ['emea', 'amer', 'apac', 'latam'];
   const KIB = 1024;
 
-  /** An org of `n` qualifying indexes with UUID ids and realistic names, optimized at once (no refresh time). */
+  /** An org of `n` qualifying indexes with UUID ids and realistic names (the bench's), optimized at once (no refresh time). */
   function largeOrg(n: number, org: Record<string, unknown> = {}): Record<string, unknown> {
-    const indexes = Array.from({ length: n }, (_, i) => ({
-      id: randomUUID(),
-      name: `${TOPICS[i % TOPICS.length]}-${REGIONS[i % REGIONS.length]}-${2020 + (i % 7)}-${String(1 + (i % 12)).padStart(2, '0')}-${String(i).padStart(4, '0')}`,
-      type: TYPES[i % TYPES.length],
-      status: 'active',
-      shardCount: 1 + (i % 50),
-      replicaCount: i % 4,
-      maxDocumentCount: 1_000_000 * (1 + (i % 60)),
-      storageBytes: 50_000_000 + ((i * 7_919_993) % 10_000_000_000),
-      lastRefresh: new Date(Date.UTC(2026, 9, 1) + i * 3_600_000).toISOString(),
-      behaviour: { refreshSeconds: 0 },
-    }));
+    const indexes = Array.from({ length: n }, (_, i) => generatedIndex(i, 0));
     return { org: { rateLimitPerMinute: 1_000_000, pageSizeCap: 100, ...org }, indexes };
   }
   const LARGE_RUN = { timing: { settleSeconds: 0, healthPollSeconds: 1, healthTimeoutSeconds: 30 }, maxConcurrency: 40 };

@@ -24,23 +24,28 @@ export interface BenchOrg {
   realRefreshSeconds: number[];
 }
 
+/** Index `i` of a generated org: a UUID id, a realistic name, inside every default policy limit. */
+export function generatedIndex(i: number, refreshSeconds: number): Record<string, unknown> {
+  return {
+    id: randomUUID(),
+    name: `${TOPICS[i % TOPICS.length]}-${REGIONS[i % REGIONS.length]}-${2020 + (i % 7)}-${String(1 + (i % 12)).padStart(2, '0')}-${String(i).padStart(4, '0')}`,
+    type: TYPES[i % TYPES.length],
+    status: 'active',
+    shardCount: 1 + (i % 50),
+    replicaCount: i % 4,
+    maxDocumentCount: 1_000_000 * (1 + (i % 60)),
+    storageBytes: 50_000_000 + ((i * 7_919_993) % 10_000_000_000),
+    lastRefresh: new Date(Date.UTC(2026, 9, 1) + i * 3_600_000).toISOString(),
+    behaviour: { refreshSeconds },
+  };
+}
+
 export function benchOrg(n: number, k: number): BenchOrg {
   const realRefreshSeconds: number[] = [];
   const indexes = Array.from({ length: n }, (_, i) => {
     const refresh = REAL_REFRESH_SECONDS[i % REAL_REFRESH_SECONDS.length]!;
     realRefreshSeconds.push(refresh);
-    return {
-      id: randomUUID(),
-      name: `${TOPICS[i % TOPICS.length]}-${REGIONS[i % REGIONS.length]}-${2020 + (i % 7)}-${String(1 + (i % 12)).padStart(2, '0')}-${String(i).padStart(4, '0')}`,
-      type: TYPES[i % TYPES.length],
-      status: 'active',
-      shardCount: 1 + (i % 50),
-      replicaCount: i % 4,
-      maxDocumentCount: 1_000_000 * (1 + (i % 60)),
-      storageBytes: 50_000_000 + ((i * 7_919_993) % 10_000_000_000),
-      lastRefresh: new Date(Date.UTC(2026, 9, 1) + i * 3_600_000).toISOString(),
-      behaviour: { refreshSeconds: refresh / k },
-    };
+    return generatedIndex(i, refresh / k);
   });
   return { scenario: { name: `bench-${n}`, org: scaledOrgSettings(k), indexes }, realRefreshSeconds };
 }
