@@ -81,7 +81,7 @@ describe('execution input', () => {
     ['zero concurrency', { maxConcurrency: 0 }, 'input.maxConcurrency', /between 1 and 40/],
     ['a directive that is not an identifier', { directives: { refreshPolicy: 'DROP TABLE' } }, 'directives.refreshPolicy', /lower-case identifier/],
     ['a failure share above 1', { safety: { maxFailedShare: 1.5 } }, 'safety.maxFailedShare', /between 0 and 1/],
-    ['a budget below 2 calls a minute', { apiBudgetPerMinute: 1 }, 'input.apiBudgetPerMinute', /between 2 and 100000/],
+    ['a budget below 3 calls a minute', { apiBudgetPerMinute: 2 }, 'input.apiBudgetPerMinute', /between 3 and 100000/],
     ['a huge subset', { indexIds: Array.from({ length: 6000 }, (_, i) => `id-${i}`) }, 'indexIds', /at most 5000/],
   ];
   for (const [label, raw, field, message] of bad) {
@@ -100,7 +100,7 @@ describe('derived concurrency', () => {
     expect(derivedConcurrency(150, { settleSeconds: 30, healthPollSeconds: 15, healthTimeoutSeconds: 900 })).toBe(40);
     // 60/min ÷ 3 = 1/3 index/s; × 6 s × 1.25 = 2.5 → 3
     expect(derivedConcurrency(60, { settleSeconds: 5, healthPollSeconds: 1, healthTimeoutSeconds: 60 })).toBe(3);
-    expect(derivedConcurrency(2, { settleSeconds: 0, healthPollSeconds: 1, healthTimeoutSeconds: 60 })).toBe(1);
+    expect(derivedConcurrency(3, { settleSeconds: 0, healthPollSeconds: 1, healthTimeoutSeconds: 60 })).toBe(1);
     expect(parseExecutionInput({ apiBudgetPerMinute: 60, timing: { settleSeconds: 5, healthPollSeconds: 1 } }).maxConcurrency).toBe(3);
     expect(parseExecutionInput({ apiBudgetPerMinute: 60, maxConcurrency: 7 }).maxConcurrency).toBe(7);
   });

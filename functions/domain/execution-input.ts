@@ -218,8 +218,8 @@ export function parseExecutionInput(raw: unknown): RunConfig {
     minIndexesBeforeStop: numberAt(sf, 'minIndexesBeforeStop', 'safety', DEFAULT_SAFETY.minIndexesBeforeStop, 1, 100_000),
   };
 
-  // At least 2: the pacing interval divides by (budget − 1).
-  const apiBudgetPerMinute = numberAt(input, 'apiBudgetPerMinute', 'input', DEFAULT_API_BUDGET_PER_MINUTE, 2, 100_000);
+  // At least 3: the pacing interval divides by (budget − 2).
+  const apiBudgetPerMinute = numberAt(input, 'apiBudgetPerMinute', 'input', DEFAULT_API_BUDGET_PER_MINUTE, 3, 100_000);
 
   return {
     dryRun: booleanAt(input, 'dryRun', '', false),

@@ -3,21 +3,25 @@
  * slots on one shared clock before it calls: slots are `interval` apart, so however many indexes
  * run at once, the calls of the whole run never exceed `apiBudgetPerMinute` in any minute.
  *
- * A call is made at its slot, give or take: up to EARLY_MS before it (a slot less than that away
- * is taken at once rather than waited for, since a Wait state counts whole seconds) and up to
- * LATE_MS after it (the Wait rounds up, and the next invocation takes a moment to start). So a
- * 60 s window can hold the calls of the slots in 60 s + EARLY + LATE, and the interval is
+ * A call is made near its slot, not exactly at it:
+ * - up to EARLY_MS before it: a slot less than that away is taken at once rather than waited for
+ *   (a Wait state counts whole seconds), and a Wait is made to end EARLY_MS before its slot;
+ * - up to LATE_MS after it: that Wait rounds up to a whole second (≤ 1 s), and the next invocation
+ *   takes a moment to start (assumed ≤ 1.5 s), so 1 s − 1.5 s + 1.5 s = 1 s;
+ * - and a two-call reservation (the health pre-check and the PUT, made back to back) makes its
+ *   second call one interval before that call's slot.
+ * So the calls of any 60 s window belong to slots in 60 s + EARLY + LATE + one interval, which
+ * hold at most (60 s + EARLY + LATE) / interval + 2 slots. With
  *
- *     interval = (60 s + EARLY + LATE) / (budget − 1)
+ *     interval = (60 s + EARLY + LATE) / (budget − 2)
  *
- * which keeps any minute at or under the budget, while using (budget − 1) × 60 / 63 of it:
- * 94.6% at the default 150 per minute.
+ * that is at most the budget, while using (budget − 2) × 60 / 62.5 of it: 94.7% at 150 a minute.
  */
 export const EARLY_MS = 1_500;
-export const LATE_MS = 1_500;
+export const LATE_MS = 1_000;
 
 export function slotIntervalMs(budgetPerMinute: number): number {
-  return (60_000 + EARLY_MS + LATE_MS) / Math.max(1, budgetPerMinute - 1);
+  return (60_000 + EARLY_MS + LATE_MS) / Math.max(1, budgetPerMinute - 2);
 }
 
 /**

@@ -59,7 +59,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const notes: string[] = [
     `times are wall time × ${k}; what cannot be compressed weighs ×${k} too: loopback latency, handler CPU and whole-second Wait rounding make a run look slower, ` +
-      "the pacer's ±1.5 s slot tolerance (real seconds) lets more calls into a bench minute; k ≤ 7.5 keeps both small (at k = 15 the busiest minute went over the budget)",
+      "the pacer's slot tolerance (1.5 s early, 1 s late: real seconds) lets more calls into a bench minute; k ≤ 7.5 keeps both small (at k = 15 the busiest minute went over the budget)",
     'Lambda durations are measured in-process against a loopback simulator; in AWS they are dominated by Genesys round trips (but Lambda duration is a small part of the cost either way)',
   ];
   if (!takesBudget) {

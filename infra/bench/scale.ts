@@ -18,7 +18,7 @@
  * - The seed's sleeps (2 s after a PUT, 1/2/4 s 429 backoff) are divided by k (fractions allowed).
  * - Not scaled, because they cannot be: loopback HTTP latency, handler CPU time, the local Step
  *   Functions runtime's own overhead, and the whole-second rounding of Wait states (the pacer's
- *   waits round up to whole seconds, and its ±1.5 s slot tolerance is in real seconds). Multiplied
+ *   waits round up to whole seconds, and its slot tolerance (1.5 s early, 1 s late) is in real seconds). Multiplied
  *   by k when times are scaled back, they count k times heavier than they would in AWS (a 2 ms
  *   loopback call reads as 15 ms at k = 7.5; a wait rounded up by 0.5 s reads as 3.75 s).
  *
