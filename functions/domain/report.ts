@@ -2,6 +2,7 @@
  * The run report: every index of the plan exactly once with its outcome and reason, the
  * query latency before and after, and the error the execution ends with, if any.
  */
+import { errorMessageOf } from '../shared/lambda-cause.ts';
 import type { Plan } from './plan.ts';
 
 export type Outcome = 'optimized' | 'skipped' | 'failed' | 'planned';
@@ -64,13 +65,9 @@ export interface ReportInput {
 
 function causeText(cause: string | undefined): string {
   if (!cause) return 'no cause given';
-  try {
-    // Lambda's Cause is a JSON object with errorMessage; other services give plain text.
-    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
-    if (typeof parsed.errorMessage === 'string') return parsed.errorMessage;
-  } catch {
-    /* plain text */
-  }
+  const message = errorMessageOf(cause);
+  // Only plain text is unbounded; a Lambda message is the function's own, bounded, reason.
+  if (message !== cause) return message;
   return cause.length > 500 ? `${cause.slice(0, 499)}…` : cause;
 }
 

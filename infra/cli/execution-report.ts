@@ -3,6 +3,7 @@
  * output in the history, or runs/<state machine>/<execution>/report.json in the run bucket),
  * reading it from S3, and what to show when it cannot be read.
  */
+import { errorMessageOf } from '../../functions/shared/lambda-cause.ts';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { RunReport } from '../../functions/domain/report.ts';
 import { runKey } from '../../functions/store/run-store.ts';
@@ -78,12 +79,6 @@ export function formatOutputSummary(output: unknown): string[] {
 /** A Lambda error's cause is JSON with errorMessage and a stack trace: only the message is shown. */
 export function causeText(cause: string | undefined): string | undefined {
   if (!cause) return undefined;
-  let text = cause;
-  try {
-    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
-    if (typeof parsed.errorMessage === 'string') text = parsed.errorMessage;
-  } catch {
-    /* plain text */
-  }
+  const text = errorMessageOf(cause);
   return text.length > 500 ? `${text.slice(0, 499)}…` : text;
 }

@@ -8,6 +8,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StateMachine, type RunOptions } from 'aws-local-stepfunctions';
 import type { RunReport } from '../../functions/domain/report.ts';
+import { errorMessageOf } from '../../functions/shared/lambda-cause.ts';
 import { LOCAL_EXECUTIONS_DIR, type LocalExecutionRecord } from '../../functions/guard/local-run-guard.ts';
 import { runKey } from '../../functions/store/run-store.ts';
 import { FsRunStore } from '../../functions/store/fs-run-store.ts';
@@ -199,13 +200,7 @@ export function forLocalEngine(definition: Record<string, unknown>): Record<stri
 
 function causeText(cause: unknown): string {
   if (typeof cause !== 'string') return cause === undefined ? '' : JSON.stringify(cause);
-  try {
-    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
-    if (typeof parsed.errorMessage === 'string') return parsed.errorMessage;
-  } catch {
-    /* plain text */
-  }
-  return cause;
+  return errorMessageOf(cause);
 }
 
 export async function runLocally(options: LocalRunOptions): Promise<LocalRunResult> {
