@@ -95,15 +95,3 @@ export class CredentialsInvalidError extends GenesysError {
 export class MalformedResponseError extends GenesysError {
   override name = 'Genesys.MalformedResponse';
 }
-
-export const GENESYS_ERROR_NAMES = [
-  'Genesys.RateLimited',
-  'Genesys.Transient',
-  'Genesys.IndexBusy',
-  'Genesys.Rejected',
-  'Genesys.Forbidden',
-  'Genesys.NotFound',
-  'Genesys.CredentialsInvalid',
-  'Genesys.MalformedResponse',
-] as const;
-export type GenesysErrorName = (typeof GENESYS_ERROR_NAMES)[number];
