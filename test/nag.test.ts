@@ -8,8 +8,8 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
-import { applyNagChecks } from '../infra/nag.ts';
-import { OptimizerStack, type OptimizerStackProps } from '../infra/optimizer-stack.ts';
+import { applyNagChecks } from '../infra/stack/nag.ts';
+import { OptimizerStack, type OptimizerStackProps } from '../infra/stack/optimizer-stack.ts';
 
 const ENV = { account: '123456789012', region: 'eu-west-1' };
 
@@ -60,7 +60,7 @@ describe('AwsSolutions checks', () => {
     expect(left.map((f) => `${f.severity} ${f.rule}`)).toEqual([]);
   });
 
-  it('pass when registered as a synth-time plugin, as infra/app.ts does', () => {
+  it('pass when registered as a synth-time plugin, as infra/stack/app.ts does', () => {
     const { app } = build({ env: ENV });
     applyNagChecks(app);
     expect(() => app.synth()).not.toThrow();

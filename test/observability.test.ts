@@ -9,9 +9,9 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AUDIT_SOURCE } from '../functions/audit/audit-event.ts';
 import { METRIC, METRICS_NAMESPACE } from '../functions/shared/metrics.ts';
-import { INDEX_ID_PLACEHOLDER } from '../infra/observability.ts';
-import { OptimizerStack, type OptimizerStackProps } from '../infra/optimizer-stack.ts';
-import { settingsFromContext } from '../infra/settings.ts';
+import { INDEX_ID_PLACEHOLDER } from '../infra/stack/observability.ts';
+import { OptimizerStack, type OptimizerStackProps } from '../infra/stack/optimizer-stack.ts';
+import { settingsFromContext } from '../infra/stack/settings.ts';
 
 type Json = any;
 type Resources = Record<string, { Type: string; Properties?: Json; DeletionPolicy?: string }>;

@@ -8,7 +8,7 @@
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { OptimizerStack } from '../infra/optimizer-stack.ts';
+import { OptimizerStack } from '../infra/stack/optimizer-stack.ts';
 
 // CloudFormation JSON is untyped; these aliases keep the walking code readable.
 type Json = any;

@@ -2,7 +2,7 @@
  * Each Lambda's deployment bundle, built the way the stack builds it, and how long a fresh Node
  * process takes to import it (the part of a cold start the code controls).
  *
- * The esbuild options mirror NodejsFunction's bundling in infra/optimizer-stack.ts (CDK passes
+ * The esbuild options mirror NodejsFunction's bundling in infra/stack/optimizer-stack.ts (CDK passes
  * --bundle --target --platform=node --format --outfile index.mjs --minify --sourcemap
  * --external --banner --main-fields); keep the two in step. The bundles go under .bench/ inside the
  * project so that the @aws-sdk/* externals resolve from node_modules, as the Lambda runtime

@@ -26,7 +26,7 @@ export const LIST_PRICES_USD = {
   dynamoDbPerReadUnit: 0.125 / 1_000_000,
 } as const;
 
-/** The functions' memory (infra/optimizer-stack.ts: memorySize 256, ARM_64). */
+/** The functions' memory (infra/stack/optimizer-stack.ts: memorySize 256, ARM_64). */
 export const LAMBDA_MEMORY_MB = 256;
 
 export interface RunUsage {

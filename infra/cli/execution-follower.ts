@@ -41,7 +41,7 @@ export interface FollowResult {
 }
 
 /**
- * State names of the parent workflow (infra/state-machine.ts STATE; not imported, so the CLI does
+ * State names of the parent workflow (infra/stack/state-machine.ts STATE; not imported, so the CLI does
  * not load the CDK). The per-index states run in child executions, whose histories are not read.
  */
 const PHASES = new Set(['ValidateInput', 'FetchInventory', 'MakePlan', 'ProbeLatencyBefore', 'ProbeLatencyAfter']);

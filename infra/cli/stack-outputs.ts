@@ -1,4 +1,4 @@
-/** The deployed stack's outputs (infra/optimizer-stack.ts): the state machine and the run bucket. */
+/** The deployed stack's outputs (infra/stack/optimizer-stack.ts): the state machine and the run bucket. */
 import { DescribeStacksCommand, type CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { errorText } from './execution-follower.ts';
 

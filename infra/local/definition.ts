@@ -4,8 +4,8 @@
  */
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { OptimizerStack } from '../optimizer-stack.ts';
-import type { OptimizerFunctions } from '../state-machine.ts';
+import { OptimizerStack } from '../stack/optimizer-stack.ts';
+import type { OptimizerFunctions } from '../stack/state-machine.ts';
 
 export const LOCAL_ACCOUNT = '123456789012';
 export const LOCAL_REGION = 'us-east-1';

@@ -1,7 +1,7 @@
 /**
  * The stack's settings from CDK context (`-c key=value` on the command line, or "context" in
  * cdk.json). Command-line values arrive as strings, cdk.json values as JSON: both are accepted.
- * The keys are listed in infra/app.ts.
+ * The keys are listed in infra/stack/app.ts.
  */
 import type { OptimizerStackProps } from './optimizer-stack.ts';
 

@@ -8,7 +8,7 @@ import { Schedule, ScheduleExpression, ScheduleTargetInput, TimeWindow } from 'a
 import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { parseExecutionInput } from '../functions/domain/execution-input.ts';
+import { parseExecutionInput } from '../../functions/domain/execution-input.ts';
 
 export const DEFAULT_SCHEDULE_EXPRESSION = 'cron(0 3 ? * SUN *)';
 export const DEFAULT_SCHEDULE_TIMEZONE = 'UTC';

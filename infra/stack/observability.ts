@@ -16,8 +16,8 @@ import {
 import { LogGroup, QueryDefinition, QueryString, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { SERVICE_NAME } from '../functions/shared/logger.ts';
-import { METRIC, METRICS_NAMESPACE } from '../functions/shared/metrics.ts';
+import { SERVICE_NAME } from '../../functions/shared/logger.ts';
+import { METRIC, METRICS_NAMESPACE } from '../../functions/shared/metrics.ts';
 import type { OptimizerFunctions } from './state-machine.ts';
 
 export type FunctionName = keyof OptimizerFunctions;

@@ -18,7 +18,7 @@
  *   alarmEmail          e-mail address subscribed to the alarm topic          default none
  *   nag                 false: skip the cdk-nag AwsSolutions checks at synth  default true
  *
- * With nag on, a finding that infra/nag.ts does not acknowledge stops the synth (and the deploy).
+ * With nag on, a finding that infra/stack/nag.ts does not acknowledge stops the synth (and the deploy).
  */
 import { App } from 'aws-cdk-lib';
 import { applyNagChecks } from './nag.ts';

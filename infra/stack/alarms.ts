@@ -12,7 +12,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { METRIC } from '../functions/shared/metrics.ts';
+import { METRIC } from '../../functions/shared/metrics.ts';
 import { optimizerMetric } from './observability.ts';
 
 export interface OptimizerAlarmsProps {

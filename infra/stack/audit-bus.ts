@@ -9,7 +9,7 @@ import { EventBus } from 'aws-cdk-lib/aws-events';
 import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { AUDIT_DETAIL_TYPE, AUDIT_SOURCE } from '../functions/audit/audit-event.ts';
+import { AUDIT_DETAIL_TYPE, AUDIT_SOURCE } from '../../functions/audit/audit-event.ts';
 
 export interface AuditBusProps {
   /** Days the archive keeps events (the log retention; RetentionDays.INFINITE keeps them forever). */

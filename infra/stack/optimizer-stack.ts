@@ -14,8 +14,8 @@ import { BlockPublicAccess, Bucket, BucketEncryption } from 'aws-cdk-lib/aws-s3'
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import { SERVICE_NAME } from '../functions/shared/logger.ts';
-import { METRICS_NAMESPACE } from '../functions/shared/metrics.ts';
+import { SERVICE_NAME } from '../../functions/shared/logger.ts';
+import { METRICS_NAMESPACE } from '../../functions/shared/metrics.ts';
 import { OptimizerAlarms } from './alarms.ts';
 import { AuditBus } from './audit-bus.ts';
 import { acknowledgeNagFindings } from './nag.ts';
@@ -45,7 +45,7 @@ export interface OptimizerStackProps extends StackProps {
   alarmEmail?: string | undefined;
 }
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+const root = fileURLToPath(new URL('../..', import.meta.url));
 const handlerPath = (name: string) => `${root}functions/handlers/${name}.ts`;
 const cap = (name: string) => `${name[0]!.toUpperCase()}${name.slice(1)}`;
 
