@@ -4,7 +4,8 @@
  * not fit a 256 KB state payload. The report reads them back from here.
  */
 import type { IndexResult } from '../domain/report.ts';
-import { outcomeKey, outcomePrefix, runPrefix, type RunStore } from '../store/run-store.ts';
+import { outcomeKey, outcomePrefix, type RunStore } from '../store/run-store.ts';
+import { RUN_OBJECT, runObjectKey } from '../store/run-layout.ts';
 
 const OUTCOMES = ['optimized', 'skipped', 'failed'] as const;
 /** Reads in flight at once when collecting outcomes for the report. */
@@ -20,7 +21,7 @@ export async function countFailed(store: RunStore, executionId: string): Promise
 
 /** Every recorded outcome. An optimized index needs no read: its key says all there is. */
 export async function readOutcomes(store: RunStore, executionId: string): Promise<IndexResult[]> {
-  const base = `${runPrefix(executionId)}outcomes/`;
+  const base = runObjectKey(executionId, RUN_OBJECT.outcomes());
   const keys = await store.list(base);
   const results: IndexResult[] = [];
   const toRead: string[] = [];

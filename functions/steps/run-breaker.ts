@@ -10,7 +10,8 @@
  * count of those "started before", and every few indexes one would be PUT again.)
  */
 import type { Safety } from '../domain/execution-input.ts';
-import { runPrefix, type RunStore } from '../store/run-store.ts';
+import type { RunStore } from '../store/run-store.ts';
+import { RUN_OBJECT, runObjectKey } from '../store/run-layout.ts';
 import { countFailed } from './index-outcomes.ts';
 
 export type BreakerVerdict = { stop: false } | { stop: true; reason: string };
@@ -21,7 +22,7 @@ interface StopRecord {
   maxFailedShare: number;
 }
 
-const stopPrefix = (executionId: string) => `${runPrefix(executionId)}stopped/`;
+const stopPrefix = (executionId: string) => runObjectKey(executionId, RUN_OBJECT.stops);
 
 function stopReason(stop: StopRecord): string {
   return (
@@ -43,6 +44,6 @@ export async function checkBreaker(store: RunStore, executionId: string, safety:
   }
   if (failed / startedBefore <= safety.maxFailedShare) return { stop: false };
   const stop: StopRecord = { failed, startedBefore, maxFailedShare: safety.maxFailedShare };
-  await store.putJson(`${prefix}${startedBefore}.json`, stop);
+  await store.putJson(runObjectKey(executionId, RUN_OBJECT.stop(String(startedBefore))), stop);
   return { stop: true, reason: stopReason(stop) };
 }

@@ -1,3 +1,5 @@
+import { RUN_OBJECT, runObjectKey, type RecordedOutcome } from './run-layout.ts';
+
 /**
  * Where a run keeps what is too big for the state payload (256 KB): the inventory, the plan and
  * the report. In AWS an S3 bucket; locally a directory. Handlers see only this interface.
@@ -15,28 +17,17 @@ export class RunStoreError extends Error {
   override name = 'Config.RunStore';
 }
 
-/**
- * Objects of one execution live under runs/<state machine>/<execution name>/. An execution ARN
- * is arn:aws:states:<region>:<account>:execution:<state machine>:<name>.
- */
-export function runPrefix(executionId: string): string {
-  const parts = executionId.split(':');
-  const tail = parts.length >= 8 ? parts.slice(6, 8) : [executionId];
-  const safe = tail.map((p) => p.replace(/[^A-Za-z0-9._-]/g, '_'));
-  return `runs/${safe.join('/')}/`;
+export { runPrefix, type RecordedOutcome } from './run-layout.ts';
+
+/** A whole-run object's key (run-layout.ts RUN_OBJECT). */
+export function runKey(executionId: string, object: 'config' | 'inventory' | 'plan' | 'items' | 'report'): string {
+  return runObjectKey(executionId, RUN_OBJECT[object]);
 }
 
-export function runKey(executionId: string, object: 'inventory' | 'plan' | 'report'): string {
-  return `${runPrefix(executionId)}${object}.json`;
-}
-
-export type RecordedOutcome = 'optimized' | 'skipped' | 'failed';
-
-/** One small object per index: concurrent writers never touch the same key. */
 export function outcomePrefix(executionId: string, outcome: RecordedOutcome): string {
-  return `${runPrefix(executionId)}outcomes/${outcome}/`;
+  return runObjectKey(executionId, RUN_OBJECT.outcomes(outcome));
 }
 
 export function outcomeKey(executionId: string, outcome: RecordedOutcome, indexId: string): string {
-  return `${outcomePrefix(executionId, outcome)}${encodeURIComponent(indexId)}.json`;
+  return runObjectKey(executionId, RUN_OBJECT.outcome(outcome, indexId));
 }
