@@ -19,6 +19,11 @@ const index = (over: Partial<IndexConfig> = {}): IndexConfig => ({
   ...over,
 });
 
+/** `n` distinct ids of exactly `length` characters. */
+function longIds(n: number, fill: string, length: number): string[] {
+  return Array.from({ length: n }, (_, i) => String(i).padEnd(length, fill));
+}
+
 function inputError(raw: unknown): InputError {
   try {
     parseExecutionInput(raw);
@@ -77,12 +82,16 @@ describe('execution input', () => {
     ['a timeout shorter than the poll', { timing: { healthPollSeconds: 60, healthTimeoutSeconds: 30 } }, 'timing.healthTimeoutSeconds', /at least timing.healthPollSeconds/],
     ['an empty subset', { indexIds: [] }, 'indexIds', /is empty/],
     ['a blank id', { indexIds: ['ok', ' '] }, 'indexIds[1]', /non-empty string/],
-    ['too much concurrency', { maxConcurrency: 500 }, 'input.maxConcurrency', /between 1 and 40/],
-    ['zero concurrency', { maxConcurrency: 0 }, 'input.maxConcurrency', /between 1 and 40/],
+    ['too much concurrency', { maxConcurrency: 500 }, 'maxConcurrency', /between 1 and 40/],
+    ['zero concurrency', { maxConcurrency: 0 }, 'maxConcurrency', /between 1 and 40/],
+    ['concurrency as a string', { maxConcurrency: '5' }, 'maxConcurrency', /must be a number, got the string "5"/],
     ['a directive that is not an identifier', { directives: { refreshPolicy: 'DROP TABLE' } }, 'directives.refreshPolicy', /lower-case identifier/],
     ['a failure share above 1', { safety: { maxFailedShare: 1.5 } }, 'safety.maxFailedShare', /between 0 and 1/],
-    ['a budget below 3 calls a minute', { apiBudgetPerMinute: 2 }, 'input.apiBudgetPerMinute', /between 3 and 100000/],
+    ['a budget below 3 calls a minute', { apiBudgetPerMinute: 2 }, 'apiBudgetPerMinute', /between 3 and 10000, got 2$/],
+    ['a budget above 10,000 calls a minute', { apiBudgetPerMinute: 10_001 }, 'apiBudgetPerMinute', /between 3 and 10000, got 10001$/],
+    ['a settle longer than the health timeout', { timing: { settleSeconds: 61, healthTimeoutSeconds: 60 } }, 'timing.settleSeconds', /^timing\.settleSeconds: must be at most timing\.healthTimeoutSeconds \(60\), got 61$/],
     ['a huge subset', { indexIds: Array.from({ length: 6000 }, (_, i) => `id-${i}`) }, 'indexIds', /at most 5000/],
+    ['a settle longer than the default health timeout', { timing: { settleSeconds: 901 } }, 'timing.settleSeconds', /at most timing\.healthTimeoutSeconds \(900\)/],
   ];
   for (const [label, raw, field, message] of bad) {
     it(`names the field for ${label}`, () => {
@@ -93,6 +102,24 @@ describe('execution input', () => {
       expect(err.message).toMatch(message);
     });
   }
+});
+
+describe('execution input bounds', () => {
+  it('names top-level fields bare and nested ones by their dotted path', () => {
+    expect(inputError({ dryRun: 1 }).field).toBe('dryRun');
+    expect(inputError({ apiBudgetPerMinute: 'fast' }).field).toBe('apiBudgetPerMinute');
+    expect(inputError({ maxConcurrency: 1.5 }).message).toBe('maxConcurrency: must be a whole number, got 1.5');
+    expect(inputError({ retries: { maxAttempts: 0 } }).field).toBe('retries.maxAttempts');
+  });
+
+  it('accepts a budget of exactly 10,000 and 3 calls a minute', () => {
+    expect(parseExecutionInput({ apiBudgetPerMinute: 10_000 }).apiBudgetPerMinute).toBe(10_000);
+    expect(parseExecutionInput({ apiBudgetPerMinute: 3 }).apiBudgetPerMinute).toBe(3);
+  });
+
+  it('accepts a settle time equal to the health timeout', () => {
+    expect(parseExecutionInput({ timing: { settleSeconds: 60, healthPollSeconds: 10, healthTimeoutSeconds: 60 } }).timing.settleSeconds).toBe(60);
+  });
 });
 
 describe('derived concurrency', () => {

@@ -79,6 +79,8 @@ export const MAX_CONCURRENCY = 40;
 const MAX_SECONDS = 86_400;
 /** More ids than any org has indexes; also keeps the input far below the 256 KB payload limit. */
 const MAX_INDEX_IDS = 5_000;
+/** Rate limits are set per OAuth client, 300 a minute by default; far above any real org's limit is a typo. */
+export const MAX_API_BUDGET_PER_MINUTE = 10_000;
 
 type Json = Record<string, unknown>;
 
@@ -111,7 +113,7 @@ function noUnknown(o: Json, allowed: readonly string[], field: string): void {
 function numberAt(o: Json, key: string, field: string, fallback: number, min: number, max: number, integer = true): number {
   const v = o[key];
   if (v === undefined) return fallback;
-  const where = `${field}.${key}`;
+  const where = field ? `${field}.${key}` : key;
   if (typeof v !== 'number' || !Number.isFinite(v)) throw new InputError(where, `must be a number, got ${describe(v)}`);
   if (integer && !Number.isInteger(v)) throw new InputError(where, `must be a whole number, got ${v}`);
   if (v < min || v > max) throw new InputError(where, `must be between ${min} and ${max}, got ${v}`);
@@ -202,6 +204,11 @@ export function parseExecutionInput(raw: unknown): RunConfig {
   if (timing.healthTimeoutSeconds < timing.healthPollSeconds) {
     throw new InputError('timing.healthTimeoutSeconds', `must be at least timing.healthPollSeconds (${timing.healthPollSeconds}), got ${timing.healthTimeoutSeconds}`);
   }
+  // The health deadline runs from the accepted PUT, so a longer settle would make the first
+  // read land past it: every index would fail with a health timeout after a pointless wait.
+  if (timing.settleSeconds > timing.healthTimeoutSeconds) {
+    throw new InputError('timing.settleSeconds', `must be at most timing.healthTimeoutSeconds (${timing.healthTimeoutSeconds}), got ${timing.settleSeconds}`);
+  }
 
   const r = input['retries'] === undefined ? {} : objectAt(input['retries'], 'retries');
   noUnknown(r, ['maxAttempts', 'maxRetryAfterSeconds', 'maxThrottledAttempts'], 'retries');
@@ -219,7 +226,7 @@ export function parseExecutionInput(raw: unknown): RunConfig {
   };
 
   // At least 3: the pacing interval divides by (budget − 2).
-  const apiBudgetPerMinute = numberAt(input, 'apiBudgetPerMinute', 'input', DEFAULT_API_BUDGET_PER_MINUTE, 3, 100_000);
+  const apiBudgetPerMinute = numberAt(input, 'apiBudgetPerMinute', '', DEFAULT_API_BUDGET_PER_MINUTE, 3, MAX_API_BUDGET_PER_MINUTE);
 
   return {
     dryRun: booleanAt(input, 'dryRun', '', false),
@@ -230,7 +237,7 @@ export function parseExecutionInput(raw: unknown): RunConfig {
     retries,
     safety,
     apiBudgetPerMinute,
-    maxConcurrency: numberAt(input, 'maxConcurrency', 'input', 0, 1, MAX_CONCURRENCY) || derivedConcurrency(apiBudgetPerMinute, timing),
+    maxConcurrency: numberAt(input, 'maxConcurrency', '', 0, 1, MAX_CONCURRENCY) || derivedConcurrency(apiBudgetPerMinute, timing),
   };
 }
 
