@@ -90,8 +90,11 @@ describe('execution input', () => {
     ['a budget below 3 calls a minute', { apiBudgetPerMinute: 2 }, 'apiBudgetPerMinute', /between 3 and 10000, got 2$/],
     ['a budget above 10,000 calls a minute', { apiBudgetPerMinute: 10_001 }, 'apiBudgetPerMinute', /between 3 and 10000, got 10001$/],
     ['a settle longer than the health timeout', { timing: { settleSeconds: 61, healthTimeoutSeconds: 60 } }, 'timing.settleSeconds', /^timing\.settleSeconds: must be at most timing\.healthTimeoutSeconds \(60\), got 61$/],
-    ['a huge subset', { indexIds: Array.from({ length: 6000 }, (_, i) => `id-${i}`) }, 'indexIds', /at most 5000/],
     ['a settle longer than the default health timeout', { timing: { settleSeconds: 901 } }, 'timing.settleSeconds', /at most timing\.healthTimeoutSeconds \(900\)/],
+    // 1,100 ids of 200 characters: 223,300 bytes of JSON, though far fewer ids than a count limit would stop.
+    ['a subset over 200 KiB of JSON', { indexIds: longIds(1_100, 'x', 200) }, 'indexIds', /^indexIds: is 218\.1 KiB as JSON \(1100 ids\); at most 200 KiB, because the execution input must fit Step Functions' 256 KiB quota$/],
+    // Step Functions counts UTF-8 bytes: 520 ids padded with "é" are 105,561 characters of JSON but 208,111 bytes.
+    ['a subset over 200 KiB in UTF-8 bytes', { indexIds: longIds(520, 'é', 200) }, 'indexIds', /^indexIds: is 203\.3 KiB as JSON \(520 ids\)/],
   ];
   for (const [label, raw, field, message] of bad) {
     it(`names the field for ${label}`, () => {
@@ -119,6 +122,17 @@ describe('execution input bounds', () => {
 
   it('accepts a settle time equal to the health timeout', () => {
     expect(parseExecutionInput({ timing: { settleSeconds: 60, healthPollSeconds: 10, healthTimeoutSeconds: 60 } }).timing.settleSeconds).toBe(60);
+  });
+
+  it('bounds indexIds by their size, not their count, and still trims and deduplicates them', () => {
+    // 6,000 short ids are 59 KiB: well inside the quota.
+    const many = Array.from({ length: 6_000 }, (_, i) => `id-${i}`);
+    expect(parseExecutionInput({ indexIds: many }).indexIds).toHaveLength(6_000);
+    // 1,000 ids of 200 characters: 203,001 bytes, just under 200 KiB (204,800).
+    const justUnder = longIds(1_000, 'x', 200);
+    expect(Buffer.byteLength(JSON.stringify(justUnder))).toBeLessThanOrEqual(200 * 1024);
+    expect(parseExecutionInput({ indexIds: justUnder }).indexIds).toEqual(justUnder);
+    expect(parseExecutionInput({ indexIds: [' a ', 'b', 'a', 'b '] }).indexIds).toEqual(['a', 'b']);
   });
 });
 

@@ -77,8 +77,12 @@ export const DEFAULT_API_BUDGET_PER_MINUTE = 150;
 export const MAX_CONCURRENCY = 40;
 /** A Wait state accepts up to a year; anything near it is a mistake, so timings are bounded to a day. */
 const MAX_SECONDS = 86_400;
-/** More ids than any org has indexes; also keeps the input far below the 256 KB payload limit. */
-const MAX_INDEX_IDS = 5_000;
+/**
+ * Step Functions refuses an execution input (and a state payload) over 256 KiB, and the checked
+ * config carries the ids through every state. A count would say nothing about that (5,000 ids of
+ * 200 characters are a megabyte): the size is what is bounded, with room left for the rest.
+ */
+export const MAX_INDEX_IDS_KIB = 200;
 /** Rate limits are set per OAuth client, 300 a minute by default; far above any real org's limit is a typo. */
 export const MAX_API_BUDGET_PER_MINUTE = 10_000;
 
@@ -131,12 +135,21 @@ function parseIndexIds(v: unknown): string[] | null {
   if (v === undefined || v === null) return null;
   if (!Array.isArray(v)) throw new InputError('indexIds', `must be an array of index ids, got ${describe(v)}`);
   if (v.length === 0) throw new InputError('indexIds', 'is empty; leave it out to optimize every index');
-  if (v.length > MAX_INDEX_IDS) throw new InputError('indexIds', `has ${v.length} ids; at most ${MAX_INDEX_IDS}`);
   const ids = v.map((id, i) => {
     if (typeof id !== 'string' || id.trim() === '') throw new InputError(`indexIds[${i}]`, `must be a non-empty string, got ${describe(id)}`);
     if (id.length > 200) throw new InputError(`indexIds[${i}]`, 'is longer than 200 characters');
     return id.trim();
   });
+  // The list as given, in UTF-8 as Step Functions counts it: it is what the execution input
+  // holds, and the trimmed, deduplicated list the run carries is never larger.
+  const bytes = Buffer.byteLength(JSON.stringify(v), 'utf8');
+  if (bytes > MAX_INDEX_IDS_KIB * 1024) {
+    const kib = Math.ceil((bytes / 1024) * 10) / 10;
+    throw new InputError(
+      'indexIds',
+      `is ${kib} KiB as JSON (${v.length} ids); at most ${MAX_INDEX_IDS_KIB} KiB, because the execution input must fit Step Functions' 256 KiB quota`,
+    );
+  }
   return [...new Set(ids)];
 }
 
