@@ -65,6 +65,8 @@ describe('Secrets Manager credentials', () => {
     ['unknown region', () => sm.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ clientId: 'c', clientSecret: SECRET, region: 'mars-1' }) }), /unknown Genesys Cloud region "mars-1".*mypurecloud\.com \(us-east-1\)/],
     ['half a URL pair', () => sm.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ clientId: 'c', clientSecret: SECRET, apiUrl: 'https://api.example.com' }) }), /loginUrl is missing/],
     ['empty secret', () => sm.on(GetSecretValueCommand).resolves({}), /has no value/],
+    ['plain http to a remote API host', () => sm.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ clientId: 'c', clientSecret: SECRET, apiUrl: 'http://genesys-proxy.internal:8080', loginUrl: 'https://login.example.com' }) }), /^secret genesys\/optimizer: apiUrl: plain http to genesys-proxy\.internal:8080 would send the access tokens in clear; use https/],
+    ['plain http to a remote login host', () => sm.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ clientId: 'c', clientSecret: SECRET, apiUrl: 'https://api.example.com', loginUrl: 'http://10.0.0.7' }) }), /^secret genesys\/optimizer: loginUrl: plain http to 10\.0\.0\.7 would send the OAuth client secret in clear/],
   ];
   for (const [label, arrange, message] of bad) {
     it(`fails clearly, without the secret value, on ${label}`, async () => {
@@ -76,6 +78,43 @@ describe('Secrets Manager credentials', () => {
       expect(`${err.message} ${err.stack} ${JSON.stringify(err)}`).not.toContain(SECRET);
     });
   }
+});
+
+describe('plain http only to loopback', () => {
+  const env = (apiUrl: string, loginUrl: string) => ({ GENESYS_CLIENT_ID: 'c', GENESYS_CLIENT_SECRET: SECRET, GENESYS_API_URL: apiUrl, GENESYS_LOGIN_URL: loginUrl });
+  const secret = (apiUrl: string, loginUrl: string) => JSON.stringify({ clientId: 'c', clientSecret: SECRET, apiUrl, loginUrl });
+
+  it('accepts http to 127.0.0.0/8, localhost and [::1], and https anywhere', () => {
+    for (const url of ['http://127.0.0.1:8080', 'http://127.10.20.30', 'http://127.1:9', 'http://LOCALHOST:1', 'http://[::1]:8443', 'https://api.example.com', 'https://10.0.0.7']) {
+      expect(genesysConfigFromEnv(env(url, url)).hosts.apiUrl).toBe(new URL(url).toString().replace(/\/$/, ''));
+      expect(parseSecret(secret(url, url), 's').hosts.loginUrl).toBe(new URL(url).toString().replace(/\/$/, ''));
+    }
+  });
+
+  it('refuses http anywhere else, naming the variable or field, never the secret', () => {
+    const remote = ['http://api.example.com', 'http://10.0.0.7', 'http://localhost.example.com', 'http://127.0.0.1.nip.io', 'http://[::2]', 'http://0.0.0.0:8080', 'http://[::ffff:10.0.0.7]'];
+    for (const url of remote) {
+      const fromEnv = [
+        [() => genesysConfigFromEnv(env(url, 'http://127.0.0.1:1')), /GENESYS_API_URL: plain http to .* would send the access tokens in clear; use https \(http is accepted only for loopback: 127\.0\.0\.0\/8, localhost, \[::1\]\)$/],
+        [() => genesysConfigFromEnv(env('http://127.0.0.1:1', url)), /GENESYS_LOGIN_URL: plain http to .* would send the OAuth client secret in clear/],
+        [() => parseSecret(secret(url, 'https://login.example.com'), 'genesys/optimizer'), /^secret genesys\/optimizer: apiUrl: plain http to /],
+        [() => parseSecret(secret('https://api.example.com', url), 'genesys/optimizer'), /^secret genesys\/optimizer: loginUrl: plain http to /],
+        // The secret names no hosts: the function's environment supplied them, and is what to fix.
+        [() => parseSecret(JSON.stringify({ clientId: 'c', clientSecret: SECRET }), 'g', { apiUrl: url, loginUrl: 'http://localhost:1' }), /^secret g names no hosts, so the function's environment: GENESYS_API_URL: plain http/],
+      ] as const;
+      for (const [load, message] of fromEnv) {
+        let err: unknown;
+        try {
+          load();
+        } catch (e) {
+          err = e;
+        }
+        expect(err, url).toBeInstanceOf(CredentialsConfigError);
+        expect((err as Error).message, url).toMatch(message);
+        expect((err as Error).message).not.toContain(SECRET);
+      }
+    }
+  });
 });
 
 describe('environment credentials', () => {

@@ -751,6 +751,19 @@ describe('hosts', () => {
     expect(bad('not a url')).toThrow(/apiUrl: "not a url" is not an absolute URL/);
   });
 
+  it('accepts plain http only to a loopback host', () => {
+    for (const url of ['http://127.0.0.1:8080', 'http://127.255.0.1', 'http://localhost:3000', 'http://[::1]:9']) {
+      expect(resolveHosts({ apiUrl: url, loginUrl: url }).apiUrl).toBe(url);
+    }
+    const http = (apiUrl: string, loginUrl: string) => () => resolveHosts({ apiUrl, loginUrl });
+    expect(http('http://api.example.test', 'https://login.example.test')).toThrow(InvalidBaseUrlError);
+    expect(http('http://api.example.test', 'https://login.example.test')).toThrow(/^apiUrl: plain http to api\.example\.test would send the access tokens in clear; use https/);
+    expect(http('https://api.example.test', 'http://192.168.1.5:8080/login')).toThrow(/^loginUrl: plain http to 192\.168\.1\.5:8080 would send the OAuth client secret in clear/);
+    expect(http('http://128.0.0.1', 'https://login.example.test')).toThrow(/^apiUrl: plain http/);
+    // The error names what is configured wrong, under the name the operator configured it by.
+    expect(() => resolveHosts({ apiUrl: 'http://api.example.test', loginUrl: 'https://l.example.test' }, { apiUrl: 'GENESYS_API_URL', loginUrl: 'GENESYS_LOGIN_URL' })).toThrow(/^GENESYS_API_URL: plain http/);
+  });
+
   it('a client on explicit URLs with a trailing slash reaches the simulator', async () => {
     const s = await sim({ indexes: indexes(1) });
     const hosts = resolveHosts({ apiUrl: `${s.apiUrl}/`, loginUrl: `${s.loginUrl}/` });

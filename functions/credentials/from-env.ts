@@ -1,5 +1,5 @@
 import { CredentialsConfigError } from './errors.ts';
-import { hostsFrom, type GenesysConfig } from './genesys-config.ts';
+import { ENV_HOST_FIELDS, hostsFrom, type GenesysConfig } from './genesys-config.ts';
 
 /** Local runs: credentials from GENESYS_CLIENT_ID / GENESYS_CLIENT_SECRET, hosts from GENESYS_REGION or GENESYS_API_URL + GENESYS_LOGIN_URL. */
 export function genesysConfigFromEnv(env: NodeJS.ProcessEnv = process.env): GenesysConfig {
@@ -14,6 +14,7 @@ export function genesysConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Gene
     hosts: hostsFrom(
       { region: env['GENESYS_REGION'], apiUrl: env['GENESYS_API_URL'], loginUrl: env['GENESYS_LOGIN_URL'] },
       'environment (GENESYS_REGION or GENESYS_API_URL/GENESYS_LOGIN_URL)',
+      ENV_HOST_FIELDS,
     ),
   };
 }

@@ -1,7 +1,7 @@
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CredentialsConfigError } from './errors.ts';
-import { hostsFrom, type GenesysConfig, type HostHints } from './genesys-config.ts';
+import { ENV_HOST_FIELDS, hostsFrom, type GenesysConfig, type HostHints } from './genesys-config.ts';
 
 /**
  * In AWS: the OAuth client lives in one Secrets Manager secret,
@@ -73,9 +73,13 @@ export function parseSecret(raw: string, secretId: string, defaultHosts: HostHin
   if (problems.length > 0) throw new CredentialsConfigError(`${where}: ${problems.join('; ')}`);
   const own: HostHints = { region: o['region'] as string, apiUrl: o['apiUrl'] as string, loginUrl: o['loginUrl'] as string };
   const hasOwn = Boolean(own.region || own.apiUrl || own.loginUrl);
+  // The defaults are the function's environment: a problem with them is fixed there, not in the secret.
+  const hosts = hasOwn
+    ? hostsFrom(own, where)
+    : hostsFrom(defaultHosts, `${where} names no hosts, so the function's environment`, ENV_HOST_FIELDS);
   return {
     credentials: { clientId: (o['clientId'] as string).trim(), clientSecret: o['clientSecret'] as string },
-    hosts: hostsFrom(hasOwn ? own : defaultHosts, where),
+    hosts,
   };
 }
 

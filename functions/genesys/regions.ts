@@ -55,7 +55,23 @@ export function domainForRegion(region: string): string {
   );
 }
 
-function normaliseBaseUrl(field: 'apiUrl' | 'loginUrl', value: string): string {
+/** What a configuration error calls each base URL: the secret's field names, or the environment's variables. */
+export interface BaseUrlFields {
+  apiUrl: string;
+  loginUrl: string;
+}
+export const BASE_URL_FIELDS: BaseUrlFields = { apiUrl: 'apiUrl', loginUrl: 'loginUrl' };
+
+/**
+ * Loopback only: what a local simulator or a sidecar proxy listens on. The URL parser has already
+ * reduced other spellings (127.1, 0x7f000001, [0:0:0:0:0:0:0:1]) to these.
+ */
+export function isLoopbackHost(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+}
+
+function normaliseBaseUrl(which: 'apiUrl' | 'loginUrl', value: string, fields: BaseUrlFields): string {
+  const field = fields[which];
   let url: URL;
   try {
     url = new URL(value);
@@ -68,16 +84,24 @@ function normaliseBaseUrl(field: 'apiUrl' | 'loginUrl', value: string): string {
   if (url.search || url.hash || url.username || url.password) {
     throw new InvalidBaseUrlError(`${field}: give a base URL only, without credentials, query or fragment`);
   }
+  // The login service gets the client secret (Basic) and the API the bearer tokens: over plain
+  // http anyone on the path reads them. Only a host that never leaves this machine may skip TLS.
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+    const carried = which === 'loginUrl' ? 'the OAuth client secret' : 'the access tokens';
+    throw new InvalidBaseUrlError(
+      `${field}: plain http to ${url.host} would send ${carried} in clear; use https (http is accepted only for loopback: 127.0.0.0/8, localhost, [::1])`,
+    );
+  }
   return url.toString().replace(/\/+$/, '');
 }
 
-export function resolveHosts(selection: HostSelection): GenesysHosts {
+export function resolveHosts(selection: HostSelection, fields: BaseUrlFields = BASE_URL_FIELDS): GenesysHosts {
   if ('region' in selection) {
     const domain = domainForRegion(selection.region);
     return { apiUrl: `https://api.${domain}`, loginUrl: `https://login.${domain}` };
   }
   return {
-    apiUrl: normaliseBaseUrl('apiUrl', selection.apiUrl),
-    loginUrl: normaliseBaseUrl('loginUrl', selection.loginUrl),
+    apiUrl: normaliseBaseUrl('apiUrl', selection.apiUrl, fields),
+    loginUrl: normaliseBaseUrl('loginUrl', selection.loginUrl, fields),
   };
 }
