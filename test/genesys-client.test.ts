@@ -22,7 +22,7 @@ import {
   RejectedError,
   TransientError,
 } from '../functions/genesys/errors.ts';
-import { TOKEN_EXPIRY_MARGIN_MS, TokenCache } from '../functions/genesys/token-cache.ts';
+import { RETIRED_TOKENS_KEPT, TOKEN_EXPIRY_MARGIN_MS, TokenCache } from '../functions/genesys/token-cache.ts';
 import { DEFAULT_RETRY_AFTER_SECONDS, parseRetryAfter } from '../functions/genesys/retry-after.ts';
 import { REDACTED, redact } from '../functions/genesys/redact.ts';
 import { InvalidBaseUrlError, REGION_DOMAINS, UnknownRegionError, domainForRegion, resolveHosts } from '../functions/genesys/regions.ts';
@@ -931,6 +931,79 @@ class RecordingTokenCache extends TokenCache {
     return token;
   }
 }
+
+/**
+ * A server that refuses the first token it issued (401) and then, for every call, names that
+ * revoked token in its error message: the client has moved on to a second token by then.
+ */
+async function revokingServer(): Promise<{ url: string; issued: string[] }> {
+  const issued: string[] = [];
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    req.resume();
+    req.on('end', () => {
+      const send = (status: number, json: unknown): void => {
+        res.writeHead(status, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify(json));
+      };
+      if ((req.url ?? '').startsWith('/oauth/token')) {
+        issued.push(`revocable-token-${issued.length + 1}-abcdefghijklmnop`);
+        return send(200, { access_token: issued.at(-1), token_type: 'bearer', expires_in: 3600 });
+      }
+      if (req.headers.authorization === `Bearer ${issued[0]}`) return send(401, { message: 'token revoked', status: 401 });
+      return send(500, { message: `token ${issued[0]} was revoked; you now send ${req.headers.authorization ?? ''}`, status: 500 });
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  cleanups.push(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, issued };
+}
+
+describe('tokens no longer served are still redacted', () => {
+  const grant = (accessToken: string, expiresInSeconds = 3600) => async () => ({ accessToken, expiresInSeconds });
+
+  it('a token refused with a 401 and then echoed in a later error is redacted', async () => {
+    const r = await revokingServer();
+    const c = client({ apiUrl: r.url, loginUrl: r.url });
+    const err = await failure(c.listIndexes(), TransientError);
+    expect(r.issued).toHaveLength(2);
+    expect(err.message).toContain(`token ${REDACTED} was revoked; you now send Bearer ${REDACTED}`);
+    for (const token of r.issued) expect(`${err.message} ${JSON.stringify(err)} ${err.stack}`).not.toContain(token);
+  });
+
+  it('the cache keeps invalidated, expired and cleared tokens among those to scrub', async () => {
+    let now = 0;
+    const cache = new TokenCache(() => now);
+    expect(await cache.get('k', grant('first-token-0000000000', 120))).toBe('first-token-0000000000');
+    now = 61_000; // inside the expiry margin: replaced
+    expect(await cache.get('k', grant('second-token-000000000'))).toBe('second-token-000000000');
+    cache.invalidate('k', 'second-token-000000000');
+    expect(await cache.get('k', grant('third-token-0000000000'))).toBe('third-token-0000000000');
+    await cache.get('other', grant('fourth-token-000000000'));
+    cache.clear();
+    expect(cache.tokens().sort()).toEqual(['first-token-0000000000', 'fourth-token-000000000', 'second-token-000000000', 'third-token-0000000000']);
+    // Cleared tokens are no longer served.
+    expect(await cache.get('k', grant('fifth-token-0000000000'))).toBe('fifth-token-0000000000');
+  });
+
+  it('keeps only the last RETIRED_TOKENS_KEPT retired tokens, and every live one', async () => {
+    const cache = new TokenCache();
+    const all: string[] = [];
+    for (let i = 0; i < RETIRED_TOKENS_KEPT + 4; i++) {
+      const token = `token-${String(i).padStart(3, '0')}-abcdefghijklmnop`;
+      all.push(token);
+      await cache.get('k', grant(token));
+      cache.invalidate('k', token);
+    }
+    await cache.get('k', grant('live-token-abcdefghijklmnop'));
+    const held = cache.tokens();
+    expect(held).toHaveLength(RETIRED_TOKENS_KEPT + 1);
+    expect(held).toEqual(expect.arrayContaining([...all.slice(4), 'live-token-abcdefghijklmnop']));
+    for (const old of all.slice(0, 4)) expect(held).not.toContain(old);
+  });
+});
 
 describe('no secret or token leaks', () => {
   it('sends the token request and API calls exactly as the contract says', async () => {

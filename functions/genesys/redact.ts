@@ -1,6 +1,6 @@
 /**
  * Last line of defence: whatever text leaves the client (an error message built from a Genesys
- * body, a log line) is scrubbed of the secret and of every token the client holds.
+ * body, a log line) is scrubbed of the secret and of every token the client holds or recently held.
  */
 export const REDACTED = '[redacted]';
 

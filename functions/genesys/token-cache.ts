@@ -7,6 +7,13 @@ import { createHash } from 'node:crypto';
 
 /** Tokens are dropped this long before they expire so a call never starts with a dying token. */
 export const TOKEN_EXPIRY_MARGIN_MS = 60_000;
+/**
+ * Tokens no longer served but still scrubbed from text. A token refused with a 401, replaced on
+ * expiry or cleared may still be live at Genesys, and a server may echo it after the client moved
+ * on (a concurrent call that still sent it, a proxy's delayed error). Bounded because a warm
+ * container goes through many tokens, and only the recent ones can still turn up in a response.
+ */
+export const RETIRED_TOKENS_KEPT = 16;
 
 interface Entry {
   token?: { value: string; expiresAt: number };
@@ -16,6 +23,8 @@ interface Entry {
 
 export class TokenCache {
   private readonly entries = new Map<string, Entry>();
+  /** Oldest first. */
+  private readonly retired: string[] = [];
   private readonly now: () => number;
 
   constructor(now: () => number = Date.now) {
@@ -35,6 +44,7 @@ export class TokenCache {
     const requestedAt = this.now();
     entry.inFlight = fetchToken()
       .then((grant) => {
+        if (entry.token) this.retire(entry.token.value);
         entry.token = { value: grant.accessToken, expiresAt: requestedAt + grant.expiresInSeconds * 1000 };
         return grant.accessToken;
       })
@@ -48,17 +58,27 @@ export class TokenCache {
   invalidate(key: string, token: string): void {
     const entry = this.entries.get(key);
     if (entry?.token?.value === token) delete entry.token;
+    this.retire(token);
   }
 
-  /** Every token currently held, so that text can be scrubbed of them. */
+  /** Every token held now and the last few held before, so that text can be scrubbed of them. */
   tokens(): string[] {
-    const out: string[] = [];
-    for (const e of this.entries.values()) if (e.token) out.push(e.token.value);
-    return out;
+    const out = new Set(this.retired);
+    for (const e of this.entries.values()) if (e.token) out.add(e.token.value);
+    return [...out];
   }
 
+  /** Forgets the tokens for use; they are still scrubbed (see RETIRED_TOKENS_KEPT). */
   clear(): void {
+    for (const e of this.entries.values()) if (e.token) this.retire(e.token.value);
     this.entries.clear();
+  }
+
+  private retire(token: string): void {
+    const at = this.retired.indexOf(token);
+    if (at >= 0) this.retired.splice(at, 1);
+    this.retired.push(token);
+    if (this.retired.length > RETIRED_TOKENS_KEPT) this.retired.shift();
   }
 }
 
