@@ -100,6 +100,36 @@ describe('the steps keep the throttled count in their progress', () => {
     expect(await verifyIndex(scripted({ health: [serverError()] }), req, UNPACED)).toMatchObject({ status: 'failed', reason: expect.stringMatching(/^health timeout: no health reading/) });
   });
 
+  it('verify: failed reads in a row back off 2, 4, 8, … s up to a minute, and an answer starts over', async () => {
+    const far = { indexId: 'x', healthDeadline: new Date(Date.now() + 3_600_000).toISOString(), timing: { ...TIMING, healthTimeoutSeconds: 3_600 }, retries: RETRIES };
+    let progress: VerifyRequest['progress'] = { polls: 0 };
+    const waits: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      const r = await verifyIndex(scripted({ health: [serverError()] }), { ...far, progress }, UNPACED);
+      expect(r).toMatchObject({ status: 'poll', cause: 'transient', errors: i + 1 });
+      if (r.status !== 'poll') return;
+      waits.push(r.waitSeconds);
+      progress = r;
+    }
+    expect(waits).toEqual([2, 4, 8, 16, 32, 60, 60]);
+    // A 429 in the middle waits Retry-After and leaves the run of failures as it was.
+    const throttled = await verifyIndex(scripted({ health: [rateLimited(3)] }), { ...far, progress }, UNPACED);
+    expect(throttled).toMatchObject({ status: 'poll', cause: 'throttled', waitSeconds: 3, errors: 7, throttled: 1 });
+    // An answer ("refreshing" is one) resets it: the next failure waits 2 s again.
+    const answered = await verifyIndex(scripted({ health: [{ state: 'refreshing' }] }), { ...far, progress: throttled }, UNPACED);
+    expect(answered).toMatchObject({ status: 'poll', cause: 'refreshing', errors: 0, waitSeconds: 1 });
+    expect(await verifyIndex(scripted({ health: [serverError()] }), { ...far, progress: answered }, UNPACED)).toMatchObject({ status: 'poll', errors: 1, waitSeconds: 2 });
+    // The progress stays a few small numbers, whatever the outage's length.
+    expect(JSON.stringify(progress).length).toBeLessThan(200);
+  });
+
+  it('verify: the backoff never waits past the health deadline', async () => {
+    const now = Date.now();
+    const req: VerifyRequest = { indexId: 'x', healthDeadline: new Date(now + 5_000).toISOString(), timing: { ...TIMING, healthTimeoutSeconds: 60 }, retries: RETRIES, progress: { polls: 4, errors: 4 } };
+    // The fifth failure in a row would wait 32 s; the deadline is 5 s away.
+    expect(await verifyIndex(scripted({ health: [serverError()] }), req, UNPACED, () => now)).toMatchObject({ status: 'poll', errors: 5, waitSeconds: 5 });
+  });
+
   it('verify: at maxThrottledAttempts 429s it fails, saying so', async () => {
     const req: VerifyRequest = { indexId: 'x', healthDeadline: new Date(Date.now() + 60_000).toISOString(), timing: TIMING, retries: RETRIES, progress: { polls: 5, throttled: 5 } };
     expect(await verifyIndex(scripted({ health: [rateLimited(1)] }), req, UNPACED)).toMatchObject({ status: 'failed', reason: expect.stringMatching(/^gave up after 6 rate-limited attempts/) });

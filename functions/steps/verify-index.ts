@@ -14,11 +14,19 @@ export interface VerifyRequest {
   healthDeadline: string;
   timing: Timing;
   retries: Retries;
-  /** `throttled`: reads answered 429 so far. */
-  progress: { polls: number; throttled?: number };
+  progress: VerifyProgress;
 }
 
-export type VerifyResult = { polls: number; throttled?: number } & (
+/** What one health read hands the next: the state machine passes the result back in as `progress`. */
+export type VerifyProgress = {
+  polls: number;
+  /** Reads answered 429 so far. */
+  throttled?: number;
+  /** Reads that failed in a row (5xx, network) since the last answer: the next wait backs off on it. */
+  errors?: number;
+};
+
+export type VerifyResult = VerifyProgress & (
   | { status: 'healthy'; health: Exclude<HealthStatus, 'red'>; diskUsage?: number; queryLatencyMs?: number }
   | { status: 'poll'; cause: RetryCause | 'refreshing'; waitSeconds: number; reason: string }
   | { status: 'failed'; reason: string; /** Set for errors the report names for the whole run; null otherwise. */ errorName: string | null }
@@ -31,6 +39,7 @@ export type VerifyResult = { polls: number; throttled?: number } & (
 export async function verifyIndex(client: GenesysClient, req: VerifyRequest, pacer: CallPacer, now: () => number = Date.now): Promise<VerifyResult> {
   const polls = req.progress.polls + 1;
   const throttledBefore = req.progress.throttled ?? 0;
+  const errorsBefore = req.progress.errors ?? 0;
   const deadline = Date.parse(req.healthDeadline);
   const timedOut = (why: string): VerifyResult => ({
     status: 'failed',
@@ -45,7 +54,8 @@ export async function verifyIndex(client: GenesysClient, req: VerifyRequest, pac
     if (reading.state === 'refreshing') {
       if (now() >= deadline) return timedOut('still refreshing (503)');
       const waitSeconds = await pacer.scheduleAfter(1, Math.min(req.timing.healthPollSeconds, untilDeadline));
-      return { status: 'poll', cause: 'refreshing', polls, throttled: throttledBefore, waitSeconds, reason: 'refreshing (503)' };
+      // An answer, even "refreshing", ends an outage: the next failure backs off from 2 s again.
+      return { status: 'poll', cause: 'refreshing', polls, throttled: throttledBefore, errors: 0, waitSeconds, reason: 'refreshing (503)' };
     }
     const h = reading.health;
     if (h.status === 'red') return { status: 'failed', polls, reason: 'health red after optimization', errorName: null };
@@ -57,8 +67,13 @@ export async function verifyIndex(client: GenesysClient, req: VerifyRequest, pac
       ...(h.queryLatencyMs !== undefined ? { queryLatencyMs: h.queryLatencyMs } : {}),
     };
   } catch (err) {
-    // Health reads that fail are bounded by the deadline, not by an attempt count (backoff from 2 s, capped by the deadline).
-    const decision = decideRetry(err, throttledBefore, { ...req.retries, maxAttempts: Number.MAX_SAFE_INTEGER }, req.timing.healthPollSeconds, throttledBefore);
+    // Health reads that fail are bounded by the deadline, not by an attempt count. They back off
+    // on the failures in a row (2, 4, 8, … s, at most a minute, capped by the deadline): during an
+    // outage, reads every 2 s would only spend the API budget the org shares. decideRetry counts
+    // errors as the attempts that were not throttled, so this one is attempt
+    // throttledBefore + errors.
+    const errors = errorsBefore + 1;
+    const decision = decideRetry(err, throttledBefore + errors, { ...req.retries, maxAttempts: Number.MAX_SAFE_INTEGER }, req.timing.healthPollSeconds, throttledBefore);
     if (!decision.retry) {
       return { status: 'failed', polls, reason: decision.reason, errorName: decision.errorName ?? null };
     }
@@ -66,11 +81,12 @@ export async function verifyIndex(client: GenesysClient, req: VerifyRequest, pac
       // A 429 says nothing about the index, only that the org's budget is spent: waiting for it
       // does not use up the index's health timeout (the index may well be green by now), and
       // retries.maxThrottledAttempts bounds it instead. The next reading decides, against the deadline.
+      // Nor does it end or extend a run of failures: it says nothing about the outage.
       const waitSeconds = await pacer.scheduleAfter(1, decision.waitSeconds);
-      return { status: 'poll', cause: decision.cause, polls, throttled: throttledBefore + 1, waitSeconds, reason: decision.reason };
+      return { status: 'poll', cause: decision.cause, polls, throttled: throttledBefore + 1, errors: errorsBefore, waitSeconds, reason: decision.reason };
     }
     if (now() >= deadline) return timedOut(`no health reading (${decision.reason})`);
     const wait = decision.mandated ? decision.waitSeconds : Math.min(decision.waitSeconds, untilDeadline);
-    return { status: 'poll', cause: decision.cause, polls, throttled: throttledBefore, waitSeconds: await pacer.scheduleAfter(1, wait), reason: decision.reason };
+    return { status: 'poll', cause: decision.cause, polls, throttled: throttledBefore, errors, waitSeconds: await pacer.scheduleAfter(1, wait), reason: decision.reason };
   }
 }
