@@ -72,8 +72,10 @@ export class Pacer {
    * slot is at most EARLY_MS away; otherwise wait (a Wait state) and call when it comes.
    */
   async reserve(calls: number, earliestMs?: number): Promise<PaceDecision> {
+    const asked = this.now();
+    const slotMs = await this.clock.reserve(this.key, calls, this.intervalMs, Math.max(asked, earliestMs ?? asked), asked);
+    // The clock may take a while to answer (conflicts back off): the Wait starts when it has.
     const now = this.now();
-    const slotMs = await this.clock.reserve(this.key, calls, this.intervalMs, Math.max(now, earliestMs ?? now), now);
     if (slotMs - now <= EARLY_MS) return { callNow: true };
     return { callNow: false, slotMs, waitSeconds: Math.max(1, Math.ceil((slotMs - now - EARLY_MS) / 1000)) };
   }
@@ -83,8 +85,9 @@ export class Pacer {
    * slots no earlier than that, and says how long the Wait state should be (never shorter).
    */
   async scheduleAfter(calls: number, minWaitSeconds: number): Promise<number> {
+    const asked = this.now();
+    const slotMs = await this.clock.reserve(this.key, calls, this.intervalMs, asked + minWaitSeconds * 1000, asked);
     const now = this.now();
-    const slotMs = await this.clock.reserve(this.key, calls, this.intervalMs, now + minWaitSeconds * 1000, now);
     // The call may come up to EARLY_MS before its slot (see above), so a slot a hair past a whole
     // second does not cost another second of waiting.
     return Math.max(minWaitSeconds, Math.ceil((slotMs - now - EARLY_MS) / 1000));
