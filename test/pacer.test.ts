@@ -3,9 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbSlotClock } from '../functions/pacing/dynamodb-slot-clock.ts';
-import { FileSlotClock } from '../functions/pacing/file-slot-clock.ts';
 import { EARLY_MS, LATE_MS, Pacer, slotIntervalMs, takeSlots, type SlotClock } from '../functions/pacing/pacer.ts';
 import { useLocalRuns } from './support/local-run.ts';
 
@@ -86,19 +85,11 @@ describe('Pacer', () => {
   });
 });
 
-describe('FileSlotClock', () => {
-  it('hands out distinct consecutive slots to concurrent callers', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'pacer-'));
-    const a = new FileSlotClock(dir);
-    const b = new FileSlotClock(dir); // another "process" on the same store
-    const starts = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).reserve('org', 1, 100, 1_000, 1_000)));
-    expect([...starts].sort((x, y) => x - y)).toEqual(Array.from({ length: 40 }, (_, i) => 1_000 + i * 100));
-  });
-});
-
 describe('DynamoDbSlotClock', () => {
   const ddb = mockClient(DynamoDBClient);
   beforeEach(() => ddb.reset());
+  // The mock replaces every DynamoDBClient in the process: the local runs below must reach the real server.
+  afterAll(() => ddb.restore());
 
   it('reads the taken slots, writes its own under a version condition, and retries a conflict', async () => {
     ddb

@@ -1,14 +1,14 @@
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
-import { LOCAL_EXECUTIONS_DIR, LocalRunGuard } from '../functions/guard/local-run-guard.ts';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { verdict } from '../functions/guard/run-guard.ts';
 import { StepFunctionsRunGuard } from '../functions/guard/sfn-run-guard.ts';
 import { synthesizeDefinition } from '../infra/local/definition.ts';
 import { runLocally } from '../infra/local/run-local.ts';
+import { startLocalAws } from '../infra/local/aws/local-aws.ts';
 import { parseScenario } from '../infra/simulator/scenario.ts';
 import { startSimulator } from '../infra/simulator/server.ts';
 
@@ -40,6 +40,8 @@ describe('run guard decision', () => {
 describe('Step Functions run guard', () => {
   const sfn = mockClient(SFNClient);
   beforeEach(() => sfn.reset());
+  // The mock replaces every SFNClient in the process: the local run below must reach the local endpoint.
+  afterAll(() => sfn.restore());
 
   it('lists RUNNING executions of the state machine across pages and reads only earlier ones', async () => {
     sfn
@@ -74,40 +76,32 @@ describe('Step Functions run guard', () => {
   });
 });
 
-async function register(storeDir: string, record: object): Promise<void> {
-  await mkdir(join(storeDir, LOCAL_EXECUTIONS_DIR), { recursive: true });
-  await writeFile(join(storeDir, LOCAL_EXECUTIONS_DIR, `${Math.random().toString(36).slice(2)}.json`), JSON.stringify(record));
-}
-
-describe('local run guard', () => {
-  it('counts only live processes on the same target', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'guard-'));
-    const earlier = { executionId: exec('a'), startTime: '2026-11-24T09:00:00.000Z', dryRun: false };
-    await register(dir, { ...earlier, pid: 2 ** 22 + 12345, target: 'http://x' }); // no such process
-    await register(dir, { ...earlier, pid: process.pid, target: 'http://other-org' });
-    expect(await new LocalRunGuard(dir, 'http://x').check(me)).toEqual({ proceed: true });
-    await register(dir, { ...earlier, pid: process.pid, target: 'http://x' });
-    expect(await new LocalRunGuard(dir, 'http://x').check(me)).toMatchObject({ proceed: false, runningExecution: exec('a') });
-  });
-
-  it('stops a real run through the state machine while an earlier real run on the same org is going, touching nothing', async () => {
+describe('run guard in a local run', () => {
+  it('stops a real run through the state machine while an earlier real run of it is going, touching nothing', async () => {
     const sim = await startSimulator({
       scenario: parseScenario({ indexes: [{ id: 'a', name: 'alpha', shardCount: 1, replicaCount: 1, storageBytes: 1, status: 'active' }] }),
     });
+    const dir = await mkdtemp(join(tmpdir(), 'guard-run-'));
+    const aws = await startLocalAws({ dir });
     try {
-      const storeDir = await mkdtemp(join(tmpdir(), 'guard-run-'));
-      await register(storeDir, { executionId: exec('earlier'), startTime: '2020-01-01T00:00:00.000Z', dryRun: false, pid: process.pid, target: sim.apiUrl });
       const synthesized = synthesizeDefinition();
+      const stateMachineArn = synthesized.resources.only('AWS::StepFunctions::StateMachine').arn;
+      const earlier = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:earlier`;
+      // Listed by the local Step Functions endpoint as RUNNING, as a run in another terminal would be.
+      aws.executions.register({ executionArn: earlier, stateMachineArn, name: 'earlier', startDate: '2020-01-01T00:00:00.000Z', input: '{}', pid: process.pid });
       const target = { apiUrl: sim.apiUrl, loginUrl: sim.loginUrl, ...sim.credentials };
-      const blocked = await runLocally({ input: {}, target, storeDir, synthesized, onLogLine: () => {} });
+      const blocked = await runLocally({ input: {}, target, storeDir: dir, aws, synthesized, onLogLine: () => {} });
+      expect(blocked.denials).toEqual([]);
       expect(blocked.status).toBe('SUCCEEDED');
-      expect(blocked.output).toMatchObject({ outcome: 'already-running', runningExecution: exec('earlier') });
+      expect(blocked.output).toMatchObject({ outcome: 'already-running', runningExecution: earlier });
       expect(sim.requests).toHaveLength(0);
       // A dry run is never held back.
-      const dry = await runLocally({ input: { dryRun: true }, target, storeDir, synthesized, onLogLine: () => {} });
+      const dry = await runLocally({ input: { dryRun: true }, target, storeDir: dir, aws, synthesized, onLogLine: () => {} });
       expect(dry.report?.summary).toMatchObject({ total: 1, planned: 1 });
     } finally {
+      await aws.close();
       await sim.close();
+      await rm(dir, { recursive: true, force: true });
     }
   }, 30_000);
 });

@@ -5,7 +5,7 @@ import { AUDIT_DETAIL_TYPE, AUDIT_SOURCE, type AuditEvent } from './audit-event.
 /** PutEvents takes at most 10 entries per call. */
 const BATCH = 10;
 
-let client: EventBridgeClient | undefined;
+let client: { endpoint: string | undefined; eventBridge: EventBridgeClient } | undefined;
 
 /**
  * Every audit event goes to the function's log (so CloudWatch Logs alone is a complete audit
@@ -18,11 +18,13 @@ export async function emitAudit(log: Logger, events: AuditEvent[], env: NodeJS.P
   }
   const bus = env['AUDIT_BUS_NAME'];
   if (!bus || events.length === 0) return;
-  client ??= new EventBridgeClient({});
+  // Kept for the container's life; a new one only for a process that changes endpoints (local runs, tests).
+  if (client === undefined || client.endpoint !== env['AWS_ENDPOINT_URL']) client = { endpoint: env['AWS_ENDPOINT_URL'], eventBridge: new EventBridgeClient({}) };
+  const { eventBridge } = client;
   for (let i = 0; i < events.length; i += BATCH) {
     const batch = events.slice(i, i + BATCH);
     try {
-      const res = await client.send(
+      const res = await eventBridge.send(
         new PutEventsCommand({
           Entries: batch.map((e) => ({ EventBusName: bus, Source: AUDIT_SOURCE, DetailType: AUDIT_DETAIL_TYPE[e.action], Detail: JSON.stringify(e) })),
         }),

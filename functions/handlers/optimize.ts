@@ -9,7 +9,8 @@ import { createLogger } from '../shared/logger.ts';
 import { sharedCredentials, sharedRunStore } from '../shared/singletons.ts';
 import { recordOutcome } from '../steps/index-outcomes.ts';
 import { pacerFor } from '../pacing/index.ts';
-import { checkBreaker } from '../steps/run-breaker.ts';
+import { checkBreaker, recordRunLevelStop } from '../steps/run-breaker.ts';
+import { RUN_LEVEL_ERRORS } from '../domain/report.ts';
 import type { Safety } from '../domain/execution-input.ts';
 import { optimizeIndex, type OptimizeRequest, type OptimizeResult } from '../steps/optimize-index.ts';
 import { isRunLevel } from '../steps/retry-decision.ts';
@@ -50,6 +51,9 @@ export const handler = taskHandler(logger, 'optimization_trigger', async (event:
       reason: result.reason,
       ...(result.status === 'failed' && result.errorName ? { errorName: result.errorName } : {}),
     });
+  }
+  if (result.status === 'failed' && result.errorName && RUN_LEVEL_ERRORS.includes(result.errorName)) {
+    await recordRunLevelStop(store, event.executionId, event.indexId, result.errorName, result.reason);
   }
   const line = { outcome: result.status, attempts: result.attempts, ...(reason ? { reason } : {}), ...(result.status === 'retry' ? { cause: result.cause, waitSeconds: result.waitSeconds } : {}) };
   if (result.status === 'failed') log.error('optimization failed', line);

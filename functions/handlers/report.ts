@@ -14,13 +14,16 @@ import { createLogger } from '../shared/logger.ts';
 import { sharedRunStore } from '../shared/singletons.ts';
 import { runKey } from '../store/index.ts';
 import { readOutcomes } from '../steps/index-outcomes.ts';
+import { readMapResults, type MapRunResult } from '../steps/map-results.ts';
+import type { PlanSummary } from './validate.ts';
 
 /** The whole execution state: which parts exist depends on the path that led to the report. */
 export interface RunState {
   config: Pick<RunConfig, 'dryRun'>;
   fetch?: { warnings?: string[] };
-  /** The ids the Map was given; their outcomes are in the run store. */
-  plan?: { indexes?: string[] };
+  plan?: Partial<PlanSummary>;
+  /** Where the Map's ResultWriter put the child executions' results. */
+  mapRun?: MapRunResult;
   latency?: { before?: LatencyReading; after?: LatencyReading };
   stateError?: { Error?: string; Cause?: string };
 }
@@ -58,6 +61,10 @@ export const handler = taskHandler(logger, 'report', async (event: ReportEvent, 
   const plan = await store.getJson<Plan>(runKey(event.executionId, 'plan'));
   const { state } = event;
   const results = state.config.dryRun ? [] : await readOutcomes(store, event.executionId);
+  // A function that crashed or timed out recorded nothing: the Map's results say how its index ended.
+  const recorded = new Set(results.map((r) => r.id));
+  const missing = new Set(state.config.dryRun ? [] : plan.qualifying.filter((id) => !recorded.has(id)));
+  results.push(...(await readMapResults(store, state.mapRun, missing)));
   // A probe still at its initial { attempts: 0 } never ran (dry run, nothing to optimize).
   const ran = (r: LatencyReading | undefined) => (r && 'status' in r ? r : null);
   const report = buildReport({

@@ -11,6 +11,8 @@ import { recordGenesysResponses, taskHandler, type TaskEvent } from '../shared/i
 import { createLogger } from '../shared/logger.ts';
 import { sharedCredentials, sharedRunStore } from '../shared/singletons.ts';
 import { recordOutcome } from '../steps/index-outcomes.ts';
+import { recordRunLevelStop } from '../steps/run-breaker.ts';
+import { RUN_LEVEL_ERRORS } from '../domain/report.ts';
 import { pacerFor } from '../pacing/index.ts';
 import { probeLatency, type ProbeProgress, type ProbeResult } from '../steps/probe-latency.ts';
 import { isRunLevel } from '../steps/retry-decision.ts';
@@ -42,6 +44,9 @@ async function checkHealth(event: HealthEvent, log: Logger, metrics: Metrics): P
       reason: result.reason,
       ...(result.errorName ? { errorName: result.errorName } : {}),
     });
+    if (result.errorName && RUN_LEVEL_ERRORS.includes(result.errorName)) {
+      await recordRunLevelStop(sharedRunStore(), event.executionId, event.indexId, result.errorName, result.reason);
+    }
   }
   const line = {
     outcome: result.status,

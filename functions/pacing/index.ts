@@ -1,20 +1,17 @@
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
 import { DynamoDbSlotClock } from './dynamodb-slot-clock.ts';
-import { FileSlotClock } from './file-slot-clock.ts';
 import { Pacer, UNPACED, type CallPacer, type SlotClock } from './pacer.ts';
 
 export { Pacer, UNPACED, type CallPacer, type PaceDecision } from './pacer.ts';
 
 let cached: { key: string; clock: SlotClock } | undefined;
 
-/** PACER_TABLE in AWS (set by the stack); RUN_STORE_DIR/pacer locally; null: unpaced. */
+/** PACER_TABLE, set by the stack; null: unpaced. */
 function clockFromEnv(env: NodeJS.ProcessEnv): SlotClock | null {
-  const key = `${env['PACER_TABLE'] ?? ''}|${env['RUN_STORE_DIR'] ?? ''}`;
+  // The endpoint is part of the key only for processes that talk to more than one (local runs, tests).
+  const key = `${env['PACER_TABLE'] ?? ''}|${env['AWS_ENDPOINT_URL'] ?? ''}`;
   if (cached?.key === key) return cached.clock;
-  let clock: SlotClock | null = null;
-  if (env['PACER_TABLE']) clock = new DynamoDbSlotClock(env['PACER_TABLE']);
-  else if (env['RUN_STORE_DIR']) clock = new FileSlotClock(join(env['RUN_STORE_DIR'], 'pacer'));
+  const clock = env['PACER_TABLE'] ? new DynamoDbSlotClock(env['PACER_TABLE']) : null;
   if (clock) cached = { key, clock };
   return clock;
 }

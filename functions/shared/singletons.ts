@@ -10,13 +10,14 @@ let credentials: { key: string; source: CredentialsSource } | undefined;
 let store: { key: string; store: RunStore } | undefined;
 
 export function sharedCredentials(env: NodeJS.ProcessEnv = process.env): CredentialsSource {
-  const key = [env['GENESYS_SECRET_ID'], env['GENESYS_REGION'], env['GENESYS_API_URL'], env['GENESYS_LOGIN_URL']].join('|');
+  const key = [env['GENESYS_SECRET_ID'], env['GENESYS_REGION'], env['GENESYS_API_URL'], env['GENESYS_LOGIN_URL'], env['AWS_ENDPOINT_URL']].join('|');
   if (credentials?.key !== key) credentials = { key, source: credentialsSourceFromEnv(env) };
   return credentials.source;
 }
 
 export function sharedRunStore(env: NodeJS.ProcessEnv = process.env): RunStore {
-  const key = `${env['RUN_BUCKET'] ?? ''}|${env['RUN_STORE_DIR'] ?? ''}`;
+  // The endpoint is part of the key only for processes that talk to more than one (local runs, tests).
+  const key = `${env['RUN_BUCKET'] ?? ''}|${env['AWS_ENDPOINT_URL'] ?? ''}`;
   if (store?.key !== key) store = { key, store: runStoreFromEnv(env) };
   return store.store;
 }

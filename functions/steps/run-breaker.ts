@@ -16,34 +16,60 @@ import { countFailed } from './index-outcomes.ts';
 
 export type BreakerVerdict = { stop: false } | { stop: true; reason: string };
 
-interface StopRecord {
+/** Too many of the indexes started so far failed. */
+interface ShareStop {
+  kind?: 'share';
   failed: number;
   startedBefore: number;
   maxFailedShare: number;
 }
 
+/** One index met an error every index would meet alike (a permission, the credentials). */
+interface RunLevelStop {
+  kind: 'runLevel';
+  indexId: string;
+  errorName: string;
+  reason: string;
+}
+
+type StopRecord = ShareStop | RunLevelStop;
+
 const stopPrefix = (executionId: string) => runObjectKey(executionId, RUN_OBJECT.stops);
 
 function stopReason(stop: StopRecord): string {
+  if (stop.kind === 'runLevel') {
+    return `run stopped: index ${stop.indexId} failed with ${stop.errorName}, which every index would meet (${stop.reason}); this index was not started`;
+  }
   return (
     `run stopped: ${stop.failed} of the ${stop.startedBefore} indexes started before the stop failed, ` +
     `more than the ${Math.round(stop.maxFailedShare * 100)}% allowed (safety.maxFailedShare); this index was not started`
   );
 }
 
+/**
+ * An error every index would meet alike stops the run at once: waiting for minIndexesBeforeStop
+ * failures would only spend the org's API budget (and the operator's patience) on the same refusal.
+ */
+export async function recordRunLevelStop(store: RunStore, executionId: string, indexId: string, errorName: string, reason: string): Promise<void> {
+  const stop: RunLevelStop = { kind: 'runLevel', indexId, errorName, reason };
+  await store.putJson(runObjectKey(executionId, RUN_OBJECT.stop('run-level')), stop);
+}
+
 /** `startedBefore`: how many indexes the Map started before this one (its item index). */
 export async function checkBreaker(store: RunStore, executionId: string, safety: Safety, startedBefore: number): Promise<BreakerVerdict> {
-  if (startedBefore === 0 || startedBefore < safety.minIndexesBeforeStop) return { stop: false };
+  const share = startedBefore > 0 && startedBefore >= safety.minIndexesBeforeStop;
   const prefix = stopPrefix(executionId);
-  const [stopped, failed] = await Promise.all([store.list(prefix), countFailed(store, executionId)]);
-  // Concurrent indexes may each record the stop; the earliest one (fewest started before) says when it happened.
+  const [stopped, failed] = await Promise.all([store.list(prefix), share ? countFailed(store, executionId) : Promise.resolve(0)]);
   if (stopped.length > 0) {
     const records = await Promise.all(stopped.map((key) => store.getJson<StopRecord>(key)));
-    const first = records.reduce((a, b) => (b.startedBefore < a.startedBefore ? b : a));
+    // A run-level error says more than a count; among counts, the earliest stop (fewest started before) says when it happened.
+    const runLevel = records.find((r): r is RunLevelStop => r.kind === 'runLevel');
+    if (runLevel) return { stop: true, reason: stopReason(runLevel) };
+    const first = (records as ShareStop[]).reduce((a, b) => (b.startedBefore < a.startedBefore ? b : a));
     return { stop: true, reason: stopReason(first) };
   }
-  if (failed / startedBefore <= safety.maxFailedShare) return { stop: false };
-  const stop: StopRecord = { failed, startedBefore, maxFailedShare: safety.maxFailedShare };
+  if (!share || failed / startedBefore <= safety.maxFailedShare) return { stop: false };
+  const stop: ShareStop = { kind: 'share', failed, startedBefore, maxFailedShare: safety.maxFailedShare };
   await store.putJson(runObjectKey(executionId, RUN_OBJECT.stop(String(startedBefore))), stop);
   return { stop: true, reason: stopReason(stop) };
 }

@@ -17,8 +17,7 @@ import { per1000, runCost } from './pricing.ts';
 import { requestStats } from './request-stats.ts';
 import type { OrgResult } from './results.ts';
 import { benchSeconds, type ScaledTimings } from './scale.ts';
-import { countPacerReservations } from './pacer-counter.ts';
-import { countStoreOps, type StoreOps } from './store-counter.ts';
+import { awsUsage } from './aws-usage.ts';
 import { taskDurations } from './task-durations.ts';
 import { transitionSummary } from './transitions.ts';
 
@@ -59,17 +58,6 @@ export async function runOptimizerBench(o: OptimizerRunOptions): Promise<OrgResu
   }, o.progressEveryMs ?? 10_000);
   timer.unref();
 
-  const stopCountingPacer = await countPacerReservations();
-  let stopCounting: (() => StoreOps) | undefined = countStoreOps();
-  let storeOps: StoreOps = { puts: 0, gets: 0, lists: 0 };
-  let pacerReservations = 0;
-  const stop = () => {
-    if (stopCounting) {
-      storeOps = stopCounting();
-      pacerReservations = stopCountingPacer();
-    }
-    stopCounting = undefined;
-  };
   let endedAt = 0;
   try {
     const result = await runLocally({
@@ -82,16 +70,12 @@ export async function runOptimizerBench(o: OptimizerRunOptions): Promise<OrgResu
       onEvent: (e) => {
         if (e.type === 'ExecutionStarted') startedAt = e.timestamp;
         if (e.type === 'MapIterationSucceeded' || e.type === 'MapIterationFailed') done++;
-        if (e.type.startsWith('Execution') && e.type !== 'ExecutionStarted') {
-          endedAt = e.timestamp;
-          // What the local runner reads afterwards (the report, for its result) is not the run's.
-          stop();
-        }
+        if (e.type.startsWith('Execution') && e.type !== 'ExecutionStarted') endedAt = e.timestamp;
       },
       // Generous: a run four times slower than its bound has something to say too.
       timeoutMs: Math.round(((boundSeconds * 4) / k) * 1000) + 120_000,
     });
-    stop();
+    const { s3: storeOps, pacerReservations } = awsUsage(result.aws.counts);
     const wallMs = (endedAt || Date.now()) - (startedAt || Date.now());
     const wallSeconds = benchSeconds(wallMs, k);
     const stats = requestStats(sim.requests, k);
@@ -149,7 +133,6 @@ export async function runOptimizerBench(o: OptimizerRunOptions): Promise<OrgResu
       maxPayloadBytes: result.maxPayloadBytes,
     };
   } finally {
-    stop();
     clearInterval(timer);
     await sim.close();
     await rm(storeDir, { recursive: true, force: true });

@@ -56,8 +56,8 @@ export class ProgressReporter {
         return;
       }
       case 'MakePlan': {
-        const ids = field(output, 'plan', 'indexes');
-        this.total = Array.isArray(ids) ? ids.length : 0;
+        const qualifying = field(output, 'plan', 'qualifying');
+        this.total = typeof qualifying === 'number' ? qualifying : 0;
         this.write(`Plan: ${this.total} to optimize, ${field(output, 'plan', 'skipped')} skipped by policy`);
         return;
       }

@@ -6,10 +6,13 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { OptimizerStack } from '../stack/optimizer-stack.ts';
 import type { OptimizerFunctions } from '../stack/state-machine.ts';
+import { LOCAL_ACCOUNT, LOCAL_REGION, LocalResources } from './aws/resources.ts';
 
-export const LOCAL_ACCOUNT = '123456789012';
-export const LOCAL_REGION = 'us-east-1';
+export { LOCAL_ACCOUNT, LOCAL_REGION } from './aws/resources.ts';
 export type FunctionRole = keyof OptimizerFunctions;
+
+/** The stack name a local run deploys as: the app's default, so names match a default deployment. */
+export const LOCAL_STACK_NAME = 'GenesysIndexOptimizer';
 
 export interface SynthesizedDefinition {
   definition: Record<string, unknown>;
@@ -17,51 +20,36 @@ export interface SynthesizedDefinition {
   functionsByArn: Map<string, FunctionRole>;
   template: Template;
   stack: OptimizerStack;
-}
-
-const functionArn = (logicalId: string) => `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${logicalId}`;
-
-function resolveIntrinsic(value: unknown): string {
-  if (typeof value === 'string') return value;
-  const o = value as Record<string, unknown>;
-  if ('Ref' in o) {
-    const ref = o['Ref'] as string;
-    if (ref === 'AWS::Partition') return 'aws';
-    if (ref === 'AWS::Region') return LOCAL_REGION;
-    if (ref === 'AWS::AccountId') return LOCAL_ACCOUNT;
-    if (ref === 'AWS::URLSuffix') return 'amazonaws.com';
-    return functionArn(ref);
-  }
-  if ('Fn::GetAtt' in o) {
-    const [logicalId] = o['Fn::GetAtt'] as [string, string];
-    return functionArn(logicalId);
-  }
-  throw new Error(`cannot resolve ${JSON.stringify(value)} in the state machine definition`);
+  /** The template's resources as the local run names them; resolves every intrinsic. */
+  resources: LocalResources;
+  /** Each function's role, and the state machine's, by logical id: the principals of a local run. */
+  roles: Record<FunctionRole | 'stateMachine', string>;
 }
 
 /** Synthesizes the stack without bundling the functions (only the definition is needed here). */
 export function synthesizeDefinition(): SynthesizedDefinition {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  const stack = new OptimizerStack(app, 'GenesysIndexOptimizerLocal', {
+  const stack = new OptimizerStack(app, LOCAL_STACK_NAME, {
     env: { account: LOCAL_ACCOUNT, region: LOCAL_REGION },
   });
   const template = Template.fromStack(stack);
-  const machines = template.findResources('AWS::StepFunctions::StateMachine');
-  const [machine] = Object.values(machines) as Array<{ Properties: { DefinitionString: unknown } }>;
-  if (!machine) throw new Error('the stack has no state machine');
-  const raw = machine.Properties.DefinitionString;
-  let text: string;
-  if (typeof raw === 'string') text = raw;
-  else {
-    const [separator, parts] = (raw as { 'Fn::Join': [string, unknown[]] })['Fn::Join'];
-    text = parts.map(resolveIntrinsic).join(separator);
-  }
+  const resources = new LocalResources(template.toJSON(), LOCAL_STACK_NAME);
+  const machineId = stack.getLogicalId(stack.stateMachine.node.defaultChild as never);
+  const raw = resources.properties(machineId).DefinitionString;
+  const text = resources.resolve(raw) as string;
   const functionsByArn = new Map<string, FunctionRole>();
+  const roles = {} as Record<FunctionRole | 'stateMachine', string>;
+  const roleOf = (logicalId: string): string => {
+    const role = resources.properties(logicalId).Role;
+    return role['Fn::GetAtt'][0] as string;
+  };
   for (const [role, fn] of Object.entries(stack.functions) as Array<[FunctionRole, OptimizerFunctions[FunctionRole]]>) {
     const logicalId = stack.getLogicalId(fn.node.defaultChild as never);
-    functionsByArn.set(functionArn(logicalId), role);
+    functionsByArn.set(resources.byId.get(logicalId)!.arn, role);
+    roles[role] = roleOf(logicalId);
   }
-  return { definition: JSON.parse(text) as Record<string, unknown>, functionsByArn, template, stack };
+  roles.stateMachine = resources.properties(machineId).RoleArn['Fn::GetAtt'][0] as string;
+  return { definition: JSON.parse(text) as Record<string, unknown>, functionsByArn, template, stack, resources, roles };
 }
 
 /** Every Task state, at any depth, with the function it invokes. */

@@ -1,50 +1,73 @@
 /**
- * Runs the synthesized state machine locally with aws-local-stepfunctions. Each Task state calls
- * the real handler in this process, the way the Lambda runtime would: JSON in, JSON out, and a
- * thrown error becomes the state's Error (its name) and Cause (Lambda's JSON error object).
+ * Runs the synthesized state machine locally, as a rehearsal of an AWS run. The engine is
+ * aws-local-stepfunctions; each Task state calls the real handler in this process the way the
+ * Lambda runtime would (JSON in, JSON out, a thrown error becomes the state's Error and Cause,
+ * the function's timeout from the template applies), as that function's role: every AWS call it
+ * makes goes to the local AWS endpoint (real-protocol S3 and DynamoDB, Secrets Manager,
+ * EventBridge and Step Functions), where it is evaluated against the role's policies from the
+ * template. The Distributed Map runs as AWS runs it (distributed-map.ts), and the quotas AWS
+ * enforces (payloads, history) end the run here as they would there.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { StateMachine, type RunOptions } from 'aws-local-stepfunctions';
 import type { RunReport } from '../../functions/domain/report.ts';
 import { errorMessageOf } from '../../functions/shared/lambda-cause.ts';
-import { LOCAL_EXECUTIONS_DIR, type LocalExecutionRecord } from '../../functions/guard/local-run-guard.ts';
-import { runKey } from '../../functions/store/run-store.ts';
-import { FsRunStore } from '../../functions/store/fs-run-store.ts';
-import { LOCAL_ACCOUNT, LOCAL_REGION, synthesizeDefinition, taskStates, type FunctionRole, type SynthesizedDefinition } from './definition.ts';
+import { runKey, runPrefix } from '../../functions/store/run-store.ts';
+import { IamAuthorizer } from './aws/iam.ts';
+import { asPrincipal } from './aws/identity.ts';
+import { ADMIN, startLocalAws, type LocalAws, type RecordedCall, type SecretValue } from './aws/local-aws.ts';
+import { LOCAL_ACCOUNT, LOCAL_REGION } from './aws/resources.ts';
+import { synthesizeDefinition, taskStates, type FunctionRole, type SynthesizedDefinition } from './definition.ts';
+import { runDistributedMap, type ChildRun } from './distributed-map.ts';
+import { forLocalEngine, standInForDistributedMaps } from './engine-definition.ts';
+import { ExecutionQuota, QuotaExceeded } from './quotas.ts';
+
+export { forLocalEngine } from './engine-definition.ts';
 
 type Handler = (event: never) => Promise<unknown>;
-type AnyEvent = { type: string; timestamp: number; index?: number; state?: { name: string; input: unknown; output?: unknown }; Error?: string; Cause?: unknown; output?: unknown };
+type Json = any;
+export type AnyEvent = {
+  type: string;
+  timestamp: number;
+  index?: number;
+  state?: { name: string; input: unknown; output?: unknown };
+  input?: unknown;
+  Error?: string;
+  Cause?: unknown;
+  output?: unknown;
+};
 
 export interface LocalTarget {
-  /** Genesys endpoints and credentials, handed to the handlers as their environment. */
+  /** Genesys endpoints: kept in the OAuth client's secret, as a deployment against such hosts would. */
   apiUrl?: string;
   loginUrl?: string;
   region?: string;
-  /** The OAuth client (GENESYS_CLIENT_ID / GENESYS_CLIENT_SECRET); not used with `secretId`. */
+  /** The OAuth client, stored in the stack's Secrets Manager secret for the run. */
   clientId?: string;
   clientSecret?: string;
-  /**
-   * Read the OAuth client from this Secrets Manager secret instead (GENESYS_SECRET_ID), as the
-   * deployed functions do; apiUrl/loginUrl/region are then only the defaults for a secret that
-   * names no hosts. Tests stub the SDK (aws-sdk-client-mock) in this process.
-   */
-  secretId?: string;
+  /** The secret's value as stored instead (a malformed one), or the error Secrets Manager answers with. */
+  secret?: SecretValue;
 }
 
 export interface LocalRunOptions {
   input: unknown;
   target: LocalTarget;
-  /** Where the run keeps its inventory, plan and report (the bucket's stand-in). */
+  /** Where the local AWS keeps the run bucket's objects and its list of executions (when `aws` is not given). */
   storeDir: string;
+  /** A local AWS already running (tests run many executions against one). */
+  aws?: LocalAws;
   executionName?: string;
-  /** Every execution event, as it happens (progress display, tests). */
+  /** Every execution event, as it happens (progress display, tests); a Map child's carry its item `index`. */
   onEvent?: (event: AnyEvent) => void;
   /** The functions' log lines (Powertools JSON); without it they go to stdout as in Lambda. */
   onLogLine?: (line: string) => void;
   /** Reuse one synthesis across runs (tests). */
   synthesized?: SynthesizedDefinition;
+  /** Changes the deployment's policies for this run (a test taking a permission away). */
+  iam?: (iam: IamAuthorizer) => void;
   /** Stop waiting and fail the run after this long. */
   timeoutMs?: number;
 }
@@ -56,13 +79,22 @@ export interface LocalRunResult {
   error: { name: string; cause: string } | null;
   /** The stored report, when the run got far enough to write one. */
   report: RunReport | null;
+  /** Where the report is: s3://bucket/key, and the local S3 server's file of it. */
   reportPath: string;
-  /** Largest state input or output seen, in bytes (Step Functions allows 256 KiB). */
+  reportFile: string;
+  /** This run's objects in the local S3 server's directory (each object a `<key>._S3rver_object` file). */
+  runDir: string;
+  /** Largest state input or output seen in any execution, in bytes (Step Functions allows 256 KiB). */
   maxPayloadBytes: number;
-  /** States entered: what Step Functions Standard bills as state transitions. */
+  /** States entered, in the parent and every child execution: what Step Functions Standard bills. */
   transitions: number;
+  /** The parent execution's history, counted as AWS records it (quota: 25,000 events). */
+  historyEvents: number;
   invocations: Record<FunctionRole, number>;
   events: AnyEvent[];
+  /** AWS calls IAM refused during the run. */
+  denials: RecordedCall[];
+  aws: LocalAws;
 }
 
 const HANDLER_MODULES: Record<FunctionRole, string> = {
@@ -91,23 +123,7 @@ function asLambdaError(err: unknown): Error {
   return wrapped;
 }
 
-function targetEnv(target: LocalTarget, storeDir: string): Record<string, string | undefined> {
-  const fromSecret = target.secretId !== undefined;
-  return {
-    GENESYS_SECRET_ID: target.secretId,
-    GENESYS_CLIENT_ID: fromSecret ? undefined : target.clientId,
-    GENESYS_CLIENT_SECRET: fromSecret ? undefined : target.clientSecret,
-    GENESYS_API_URL: target.apiUrl,
-    GENESYS_LOGIN_URL: target.loginUrl,
-    GENESYS_REGION: target.region,
-    RUN_BUCKET: undefined,
-    RUN_STORE_DIR: storeDir,
-    RUN_GUARD: 'local',
-    STATE_MACHINE_ARN: undefined,
-    AUDIT_BUS_NAME: undefined,
-    PACER_TABLE: undefined,
-  };
-}
+const namedError = (name: string, message: string): Error => Object.assign(new Error(message), { name });
 
 /** Sets the handlers' environment for the run and puts the previous values back afterwards. */
 function withEnv(values: Record<string, string | undefined>): () => void {
@@ -147,123 +163,297 @@ function divertLogs(sink: (line: string) => void): () => void {
   };
 }
 
-async function registerExecution(storeDir: string, record: LocalExecutionRecord): Promise<string> {
-  const dir = join(storeDir, LOCAL_EXECUTIONS_DIR);
-  await mkdir(dir, { recursive: true });
-  const path = join(dir, `${record.executionId.split(':').pop()}.json`);
-  await writeFile(path, JSON.stringify(record));
-  return path;
-}
-
-const size = (v: unknown) => (v === undefined ? 0 : Buffer.byteLength(JSON.stringify(v)));
-
-/** Choice-rule type tests: aws-local-stepfunctions 3.0.0 evaluates `"IsPresent": false` (and the other `Is…: false`) as always false. */
-const TYPE_TESTS = ['IsPresent', 'IsNull', 'IsNumeric', 'IsString', 'IsBoolean', 'IsTimestamp'] as const;
-
-/**
- * The definition as Step Functions means it, in a form the local engine evaluates the same way:
- * each `{"Variable": v, "IsPresent": false}` becomes `{"Not": {"Variable": v, "IsPresent": true}}`
- * (likewise for the other type tests), which is what the ASL specification says it means. Without
- * this, `Condition.isNotPresent` is never true locally: an empty plan ran both latency probes and
- * an empty Map locally where AWS goes straight to the report. The input is not changed.
- */
-export function forLocalEngine(definition: Record<string, unknown>): Record<string, unknown> {
-  const rule = (r: Record<string, unknown>): Record<string, unknown> => {
-    const out: Record<string, unknown> = { ...r };
-    if (Array.isArray(r['And'])) out['And'] = (r['And'] as Array<Record<string, unknown>>).map(rule);
-    if (Array.isArray(r['Or'])) out['Or'] = (r['Or'] as Array<Record<string, unknown>>).map(rule);
-    if (r['Not'] && typeof r['Not'] === 'object') out['Not'] = rule(r['Not'] as Record<string, unknown>);
-    const test = TYPE_TESTS.find((t) => r[t] === false);
-    if (test) {
-      const { Next, ...condition } = out;
-      return { Not: { ...condition, [test]: true }, ...(Next === undefined ? {} : { Next }) };
-    }
-    return out;
-  };
-  const states = (all: Record<string, Record<string, unknown>>): Record<string, Record<string, unknown>> =>
-    Object.fromEntries(
-      Object.entries(all).map(([name, state]) => {
-        const s: Record<string, unknown> = { ...state };
-        if (Array.isArray(state['Choices'])) s['Choices'] = (state['Choices'] as Array<Record<string, unknown>>).map(rule);
-        for (const key of ['ItemProcessor', 'Iterator'] as const) {
-          const nested = state[key] as { States?: Record<string, Record<string, unknown>> } | undefined;
-          if (nested?.States) s[key] = { ...nested, States: states(nested.States) };
-        }
-        if (Array.isArray(state['Branches'])) {
-          s['Branches'] = (state['Branches'] as Array<{ States: Record<string, Record<string, unknown>> }>).map((b) => ({ ...b, States: states(b.States) }));
-        }
-        return [name, s];
-      }),
-    );
-  return { ...definition, States: states(definition['States'] as Record<string, Record<string, unknown>>) };
-}
-
 function causeText(cause: unknown): string {
   if (typeof cause !== 'string') return cause === undefined ? '' : JSON.stringify(cause);
   return errorMessageOf(cause);
 }
 
+const adminClients = new Map<string, { s3: S3Client; db: DynamoDBClient }>();
+function admin(aws: LocalAws) {
+  let c = adminClients.get(aws.endpoint);
+  if (!c) {
+    const config = { endpoint: aws.endpoint, region: LOCAL_REGION, credentials: { accessKeyId: 'LOCAL', secretAccessKey: 'local' } };
+    c = { s3: new S3Client({ ...config, forcePathStyle: true }), db: new DynamoDBClient(config) };
+    adminClients.set(aws.endpoint, c);
+  }
+  return c;
+}
+
+/** The stack's resources in the local AWS, as `cdk deploy` would create them (idempotent). */
+async function provision(aws: LocalAws, synthesized: SynthesizedDefinition, target: LocalTarget): Promise<{ bucket: string }> {
+  const { resources } = synthesized;
+  const { s3, db } = admin(aws);
+  const bucket = resources.only('AWS::S3::Bucket').name;
+  await asPrincipal(ADMIN, async () => {
+    try {
+      await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    } catch (err) {
+      if (!['BucketAlreadyOwnedByYou', 'BucketAlreadyExists'].includes((err as Error).name)) throw err;
+    }
+    for (const [id, table] of resources.ofType('AWS::DynamoDB::Table')) {
+      const p = resources.resolve(table.Properties);
+      try {
+        await db.send(new CreateTableCommand({ TableName: resources.byId.get(id)!.name, KeySchema: p.KeySchema, AttributeDefinitions: p.AttributeDefinitions, BillingMode: p.BillingMode }));
+      } catch (err) {
+        if (!(err instanceof ResourceInUseException)) throw err;
+      }
+    }
+  });
+  for (const [id] of resources.ofType('AWS::Events::EventBus')) aws.eventBuses.add(resources.byId.get(id)!.name);
+  const secret = resources.only('AWS::SecretsManager::Secret');
+  aws.secretArns.set(secret.name, secret.arn);
+  aws.secretArns.set(secret.arn, secret.arn);
+  const hosts = { ...(target.region ? { region: target.region } : {}), ...(target.apiUrl ? { apiUrl: target.apiUrl } : {}), ...(target.loginUrl ? { loginUrl: target.loginUrl } : {}) };
+  aws.secrets.set(secret.arn, target.secret ?? { secretString: JSON.stringify({ clientId: target.clientId, clientSecret: target.clientSecret, ...hosts }) });
+  return { bucket };
+}
+
+/**
+ * The functions' environment: each variable the template sets on a function, resolved to the
+ * local resources (all functions share this process, so a variable two functions set differently
+ * is refused), and the SDK pointed at the local AWS.
+ */
+function functionEnvironment(synthesized: SynthesizedDefinition, aws: LocalAws): Record<string, string | undefined> {
+  const env: Record<string, string> = {};
+  for (const [id, fn] of synthesized.resources.ofType('AWS::Lambda::Function')) {
+    const vars = synthesized.resources.resolve(fn.Properties?.Environment?.Variables ?? {}) as Record<string, string>;
+    for (const [k, v] of Object.entries(vars)) {
+      if (k === 'NODE_OPTIONS') continue;
+      if (env[k] !== undefined && env[k] !== v) throw new Error(`${id} sets ${k}=${v}, another function ${env[k]}: a local run cannot give both`);
+      env[k] = v;
+    }
+  }
+  return {
+    ...env,
+    // Only the stack's settings: nothing from the shell may stand in for the secret or the bucket.
+    GENESYS_CLIENT_ID: undefined,
+    GENESYS_CLIENT_SECRET: undefined,
+    GENESYS_API_URL: undefined,
+    GENESYS_LOGIN_URL: undefined,
+    GENESYS_REGION: env['GENESYS_REGION'],
+    AWS_ENDPOINT_URL: aws.endpoint,
+    AWS_REGION: LOCAL_REGION,
+    AWS_DEFAULT_REGION: LOCAL_REGION,
+    AWS_ACCESS_KEY_ID: 'LOCAL',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_SESSION_TOKEN: undefined,
+    AWS_PROFILE: undefined,
+    AWS_EC2_METADATA_DISABLED: 'true',
+  };
+}
+
 export async function runLocally(options: LocalRunOptions): Promise<LocalRunResult> {
   const synthesized = options.synthesized ?? synthesizeDefinition();
+  const { resources } = synthesized;
+  const ownAws = options.aws ? null : await startLocalAws({ dir: options.storeDir });
+  const aws = options.aws ?? ownAws!;
+  const iam = new IamAuthorizer(resources, synthesized.roles);
+  options.iam?.(iam);
+  aws.iam = iam;
+  const denialsBefore = aws.denials.length;
+
   const handlers = await loadHandlers();
   const tasks = taskStates(synthesized.definition, synthesized.functionsByArn);
+  const arnOf = new Map([...synthesized.functionsByArn].map(([arn, role]) => [role, arn]));
+  const timeoutOf = new Map<FunctionRole, number>();
+  for (const [arn, role] of synthesized.functionsByArn) {
+    const fn = resources.ofType('AWS::Lambda::Function').find(([id]) => resources.byId.get(id)!.arn === arn);
+    timeoutOf.set(role, Number(fn?.[1].Properties?.Timeout ?? 3));
+  }
   const invocations: Record<FunctionRole, number> = { fetch: 0, validate: 0, optimize: 0, verify: 0, report: 0 };
-  const taskResourceLocalHandlers: NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']> = {};
-  for (const [stateName, role] of tasks) {
-    taskResourceLocalHandlers[stateName] = async (input) => {
-      invocations[role]++;
+  const events: AnyEvent[] = [];
+  const emit = (e: AnyEvent) => {
+    events.push(e);
+    options.onEvent?.(e);
+  };
+  let transitions = 0;
+  let maxPayloadBytes = 0;
+
+  const stateMachine = resources.only('AWS::StepFunctions::StateMachine');
+  const stateMachineName = stateMachine.name;
+  const name = options.executionName ?? `local-${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`;
+  const executionId = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${stateMachineName}:${name}`;
+  const startTime = new Date().toISOString();
+  const context = {
+    Execution: { Id: executionId, Name: name, Input: options.input, StartTime: startTime, RoleArn: iam.principals.get('stateMachine')!.roleArn },
+    StateMachine: { Id: stateMachine.arn, Name: stateMachineName },
+  };
+
+  /** One Task state's invocation of a function, as Step Functions and Lambda make it. */
+  const invoke = async (role: FunctionRole, stateName: string, input: unknown, quota: ExecutionQuota, fail: (e: QuotaExceeded) => void) => {
+    quota.events(3, `task ${stateName}`);
+    const allowed = await iam.authorize('stateMachine', { action: 'lambda:InvokeFunction', resource: arnOf.get(role)! });
+    if (!allowed.allowed) throw namedError('Lambda.AWSLambdaException', `${allowed.message} (Service: Lambda, Status Code: 403, Error Code: AccessDeniedException)`);
+    invocations[role]++;
+    const seconds = timeoutOf.get(role)!;
+    let timer: NodeJS.Timeout | undefined;
+    let output: unknown;
+    try {
+      output = await Promise.race([
+        asPrincipal(role, () => handlers[role](structuredClone(input) as never)),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(namedError('Sandbox.Timedout', `Task timed out after ${seconds.toFixed(2)} seconds`)), seconds * 1000);
+        }),
+      ]);
+    } catch (err) {
+      throw asLambdaError(err);
+    } finally {
+      clearTimeout(timer);
+    }
+    const result = JSON.parse(JSON.stringify(output ?? null)) as unknown;
+    try {
+      quota.payload(`the result of task ${stateName}`, result);
+    } catch (err) {
+      if (err instanceof QuotaExceeded) fail(err);
+      throw err;
+    }
+    return result;
+  };
+
+  const handlersFor = (quota: ExecutionQuota, fail: (e: QuotaExceeded) => void, states: Map<string, FunctionRole>) => {
+    const h: NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']> = {};
+    for (const [stateName, role] of states) h[stateName] = async (input) => (await invoke(role, stateName, input, quota, fail)) as never;
+    return h;
+  };
+
+  /** Accounts one event of an execution against its quotas; ends it when one is exceeded. */
+  const account = (quota: ExecutionQuota, fail: (e: QuotaExceeded) => void, e: AnyEvent) => {
+    try {
+      if (e.type === 'StateEntered') {
+        transitions++;
+        quota.events(2, `state ${e.state?.name}`);
+        quota.payload(`the input of state ${e.state?.name}`, e.state?.input);
+      }
+      if (e.type === 'StateExited') quota.payload(`the output of state ${e.state?.name}`, e.state?.output);
+    } catch (err) {
+      if (err instanceof QuotaExceeded) fail(err);
+      else throw err;
+    }
+    maxPayloadBytes = Math.max(maxPayloadBytes, quota.maxPayloadBytes);
+  };
+
+  const local = forLocalEngine(synthesized.definition);
+  const { definition: parentDefinition, maps } = standInForDistributedMaps(local);
+  const validation = { validationOptions: { checkArn: true, checkPaths: true } };
+  const parent = new StateMachine(parentDefinition as never, validation);
+  const parentQuota = new ExecutionQuota(`execution ${name}`);
+  let parentFailure: { name: string; cause: string } | null = null;
+  let parentExecution: ReturnType<StateMachine['run']> | null = null;
+  const failParent = (e: QuotaExceeded) => {
+    parentFailure ??= { name: e.name, cause: e.message };
+    abortAll();
+  };
+
+  const { s3 } = admin(aws);
+  const runningChildren = new Set<ReturnType<StateMachine['run']>>();
+  const abortAll = () => {
+    for (const c of runningChildren) c.abort();
+    parentExecution?.abort();
+  };
+  const parentHandlers = handlersFor(parentQuota, failParent, new Map([...tasks].filter(([stateName]) => !isChildState(stateName))));
+  function isChildState(stateName: string): boolean {
+    return [...maps.values()].some((m) => stateName in ((m['ItemProcessor'] as { States: object }).States ?? {}));
+  }
+
+  for (const [mapName, mapState] of maps) {
+    const processor = mapState['ItemProcessor'] as { StartAt: string; States: Record<string, unknown> };
+    const child = new StateMachine({ StartAt: processor.StartAt, States: processor.States } as never, validation);
+    const childTasks = new Map([...tasks].filter(([stateName]) => stateName in processor.States));
+    parentHandlers[mapName] = async (input) => {
+      parentQuota.events(2, `the Map Run of ${mapName}`);
+      const runChild = async (c: { index: number; name: string; executionArn: string; input: Json; stateMachineArn: string }): Promise<ChildRun> => {
+        const quota = new ExecutionQuota(`child execution ${c.name} (item ${c.index})`);
+        const startDate = new Date().toISOString();
+        let failure: { Error: string; Cause: string } | null = null;
+        let execution: ReturnType<StateMachine['run']> | null = null;
+        const failChild = (e: QuotaExceeded) => {
+          failure ??= { Error: e.name, Cause: e.message };
+          execution?.abort();
+        };
+        const finish = (status: ChildRun['status'], extra: Partial<ChildRun>): ChildRun => {
+          emit({ type: status === 'SUCCEEDED' ? 'MapIterationSucceeded' : 'MapIterationFailed', timestamp: Date.now(), index: c.index, ...(extra.error ?? {}) });
+          return { name: c.name, executionArn: c.executionArn, input: c.input, status, startDate, stopDate: new Date().toISOString(), ...extra };
+        };
+        emit({ type: 'MapIterationStarted', timestamp: Date.now(), index: c.index, input: c.input });
+        try {
+          quota.payload('its input', c.input);
+        } catch (err) {
+          return finish('FAILED', { error: { Error: (err as Error).name, Cause: (err as Error).message } });
+        }
+        execution = child.run(c.input, {
+          noThrowOnAbort: true,
+          overrides: { taskResourceLocalHandlers: handlersFor(quota, failChild, childTasks) },
+          context: { Execution: { Id: c.executionArn, Name: c.name, Input: c.input, StartTime: startDate, RoleArn: context.Execution.RoleArn }, StateMachine: { Id: c.stateMachineArn, Name: `${stateMachineName}/${mapName}` } } as never,
+        });
+        runningChildren.add(execution);
+        const consume = (async () => {
+          for await (const e of execution.eventLogs as AsyncIterable<AnyEvent>) {
+            account(quota, failChild, e);
+            // The child's own start and end are told by the MapIteration events around it.
+            if (!e.type.startsWith('Execution')) emit({ ...e, index: c.index });
+          }
+        })();
+        try {
+          const output = await execution.result;
+          await consume;
+          if (failure) return finish('FAILED', { error: failure });
+          // An aborted execution ends with null (noThrowOnAbort); every child's workflow ends with an object.
+          if (output === null) return finish('ABORTED', { error: { Error: 'States.Aborted', Cause: 'the Map Run was stopped' } });
+          return finish('SUCCEEDED', { output });
+        } catch (err) {
+          await consume.catch(() => undefined);
+          const e = err as Error & { cause?: Error };
+          return finish('FAILED', { error: failure ?? { Error: e.cause?.name ?? e.name, Cause: causeText(e.cause?.message ?? e.message) } });
+        } finally {
+          runningChildren.delete(execution);
+        }
+      };
       try {
-        const output = await handlers[role](structuredClone(input) as never);
-        return JSON.parse(JSON.stringify(output ?? null));
+        return await runDistributedMap(
+          {
+            context,
+            runChild,
+            stopChildren: () => {
+              for (const c of runningChildren) c.abort();
+            },
+            getObject: (Bucket, Key) => asPrincipal('stateMachine', async () => (await s3.send(new GetObjectCommand({ Bucket, Key }))).Body!.transformToString('utf-8')),
+            putObject: (Bucket, Key, Body) => asPrincipal('stateMachine', async () => void (await s3.send(new PutObjectCommand({ Bucket, Key, Body, ContentType: 'application/json' })))),
+            authorize: (action, resource) => iam.authorize('stateMachine', { action, resource }),
+          },
+          mapName,
+          mapState,
+          input,
+        );
       } catch (err) {
-        throw asLambdaError(err);
+        if (err instanceof QuotaExceeded) failParent(err);
+        throw err;
       }
     };
   }
 
-  const stateMachineName = 'GenesysIndexOptimizer';
-  const name = options.executionName ?? `local-${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`;
-  const executionId = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${stateMachineName}:${name}`;
-  const machine = new StateMachine(forLocalEngine(synthesized.definition) as never, { validationOptions: { checkArn: true, checkPaths: true } });
-
-  const startTime = new Date().toISOString();
-  const restoreEnv = withEnv(targetEnv(options.target, options.storeDir));
+  const { bucket } = await provision(aws, synthesized, options.target);
+  const restoreEnv = withEnv(functionEnvironment(synthesized, aws));
   // Registered like Step Functions lists RUNNING executions, so the run guard sees this run.
-  const registration = await registerExecution(options.storeDir, {
-    executionId,
-    startTime,
-    dryRun: (options.input as { dryRun?: unknown } | null)?.dryRun === true,
-    pid: process.pid,
-    target: options.target.apiUrl ?? options.target.region ?? 'default',
-  });
+  const unregister = aws.executions.register({ executionArn: executionId, stateMachineArn: stateMachine.arn, name, startDate: startTime, input: JSON.stringify(options.input ?? {}), pid: process.pid });
   const restoreLogs = options.onLogLine ? divertLogs(options.onLogLine) : () => {};
-  const events: AnyEvent[] = [];
-  let maxPayloadBytes = size(options.input);
-  let transitions = 0;
   let failure: { name: string; cause: string } | null = null;
   let output: unknown = null;
   let timer: NodeJS.Timeout | undefined;
   try {
-    const execution = machine.run(options.input as never, {
-      noThrowOnAbort: true,
-      overrides: { taskResourceLocalHandlers },
-      context: {
-        Execution: { Id: executionId, Name: name, Input: options.input, StartTime: startTime, RoleArn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/local` },
-        StateMachine: { Id: `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${stateMachineName}`, Name: stateMachineName },
-      } as never,
-    });
-    if (options.timeoutMs) timer = setTimeout(() => execution.abort(), options.timeoutMs);
+    parentQuota.payload('the execution input', options.input);
+    const execution = parent.run(options.input as never, { noThrowOnAbort: true, overrides: { taskResourceLocalHandlers: parentHandlers }, context: context as never });
+    parentExecution = execution;
+    if (options.timeoutMs) {
+      timer = setTimeout(() => {
+        parentFailure ??= { name: 'States.Aborted', cause: `the local run took longer than ${options.timeoutMs} ms` };
+        abortAll();
+      }, options.timeoutMs);
+    }
     const consume = (async () => {
       for await (const event of execution.eventLogs as AsyncIterable<AnyEvent>) {
-        events.push(event);
-        if (event.type === 'StateEntered') {
-          transitions++;
-          maxPayloadBytes = Math.max(maxPayloadBytes, size(event.state?.input));
-        }
-        if (event.type === 'StateExited') maxPayloadBytes = Math.max(maxPayloadBytes, size(event.state?.output));
+        account(parentQuota, failParent, event);
         if (event.type === 'ExecutionFailed') failure = { name: event.Error ?? 'States.Runtime', cause: causeText(event.Cause) };
-        if (event.type === 'ExecutionAborted') failure = { name: 'States.Aborted', cause: `the local run took longer than ${options.timeoutMs} ms` };
-        options.onEvent?.(event);
+        emit(event);
       }
     })();
     try {
@@ -273,31 +463,41 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
       failure ??= { name: e.cause?.name ?? e.name, cause: causeText(e.cause?.message ?? e.message) };
     }
     await consume;
+  } catch (err) {
+    if (!(err instanceof QuotaExceeded)) throw err;
+    failure = { name: err.name, cause: err.message };
   } finally {
     if (timer) clearTimeout(timer);
     restoreLogs();
     restoreEnv();
-    await rm(registration, { force: true });
+    unregister();
   }
+  if (parentFailure) failure = parentFailure;
 
-  const store = new FsRunStore(options.storeDir);
   const reportKey = runKey(executionId, 'report');
   let report: RunReport | null = null;
   try {
-    report = await store.getJson<RunReport>(reportKey);
+    report = await asPrincipal(ADMIN, async () => JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: reportKey }))).Body!.transformToString('utf-8')) as RunReport);
   } catch {
     report = null;
   }
-  return {
+  const result: LocalRunResult = {
     executionId,
     status: failure ? 'FAILED' : 'SUCCEEDED',
-    output,
+    output: failure ? null : output,
     error: failure,
     report,
-    reportPath: store.locate(reportKey),
+    reportPath: `s3://${bucket}/${reportKey}`,
+    reportFile: join(aws.s3Dir, bucket, `${reportKey}._S3rver_object`),
+    runDir: join(aws.s3Dir, bucket, runPrefix(executionId)),
     maxPayloadBytes,
     transitions,
+    historyEvents: parentQuota.historyEvents,
     invocations,
     events,
+    denials: aws.denials.slice(denialsBefore),
+    aws,
   };
+  if (ownAws) await ownAws.close();
+  return result;
 }

@@ -18,7 +18,10 @@ import { runLocally, type LocalTarget } from './run-local.ts';
 const HELP = `Usage: npm start -- [options]
 
 Runs the optimizer's state machine locally, exactly as synthesized for AWS, with the real
-function handlers. Without a target it runs against the embedded Genesys Cloud simulator.
+function handlers. Every AWS call they make goes to local S3 and DynamoDB servers (and local
+Secrets Manager, EventBridge and Step Functions endpoints) and is checked against the
+function's IAM policy from the synthesized stack. Without a target it runs against the
+embedded Genesys Cloud simulator.
 
 Target (default: the embedded simulator with its demo org):
   --region DOMAIN           a Genesys Cloud region, e.g. mypurecloud.ie or eu-west-1
@@ -32,7 +35,8 @@ Run:
   --dry-run                 plan only: no PUT (same as "dryRun": true in the input)
   --index ID                only this index; repeat for more (same as "indexIds" in the input)
   --report FILE             write the report as JSON
-  --store DIR               where runs keep inventory, plan and report (default .optimizer-runs)
+  --store DIR               where the local S3 server keeps the run bucket (inventory, plan,
+                            outcomes, report) and the function logs (default .optimizer-runs)
   --verbose                 also print the functions' JSON log lines
   -h, --help                this help
 `;
@@ -153,13 +157,18 @@ async function main(argv: string[]): Promise<number> {
     }
     if (result.report) {
       say(formatReportTable(result.report));
-      say(`\nReport: ${result.reportPath}`);
+      say(`\nReport: ${result.reportPath}\n  (the local S3 server keeps it as ${result.reportFile})`);
       if (options.report) {
         writeFileSync(options.report, reportFileContent(result.report));
         say(`Report written to ${options.report}`);
       }
     }
     say(`Function logs: ${logFile}`);
+    if (result.denials.length > 0) {
+      // As in AWS, a denied call the code tolerates (an audit event) does not fail the run; it must still be seen.
+      process.stderr.write(`\nIAM denied ${result.denials.length} AWS call(s) during the run, as AWS would with this stack's policies:\n`);
+      for (const d of result.denials.slice(0, 10)) process.stderr.write(`  ${d.principal}: ${d.service}:${d.operation} on ${d.resource}\n`);
+    }
     if (result.status === 'SUCCEEDED') return 0;
     if (!result.report) {
       // It failed before there was anything to report: a bad input, credentials, the listing.

@@ -11,7 +11,8 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { FUNCTION_NAMES, type FunctionName } from './observability.ts';
 import type { OptimizerStack } from './optimizer-stack.ts';
-import { RUN_STORE_ACCESS } from './run-store-access.ts';
+import { RUN_OBJECT, RUN_STORE_ACCESS } from '../../functions/store/run-layout.ts';
+import { anyRun } from './run-store-grants.ts';
 
 /** Runs the AwsSolutions checks when the app synthesizes: a finding not acknowledged here fails the synth. */
 export function applyNagChecks(app: App, options: { verbose?: boolean } = {}): AwsSolutionsChecks {
@@ -113,9 +114,9 @@ function acknowledgeIamWildcards(stack: OptimizerStack): void {
   const runObjectReason =
     'Run objects are keyed runs/<state machine>/<execution name>/<object>, and per index runs/.../outcomes/<outcome>/<index id>.json: ' +
     'the wildcards are the run (execution) segment and the index id, only known at run time. The object kind is fixed, and each ' +
-    'function gets only the kinds it reads or writes (infra/run-store-access.ts).';
+    'function gets only the kinds it reads or writes (functions/store/run-layout.ts RUN_STORE_ACCESS).';
   const runObjectRules = (name: FunctionName): WildcardRule[] => {
-    const keys = (list: string[]) => new RegExp(`^(${list.map((k) => esc(`${bucketArn}/runs/*/${k}`)).join('|')})$`);
+    const keys = (list: string[]) => new RegExp(`^(${list.map((k) => esc(`${bucketArn}/${anyRun(k)}`)).join('|')})$`);
     const { get, put } = RUN_STORE_ACCESS[name];
     return [
       ...(get.length ? [{ actions: ['s3:GetObject'], resource: keys(get), reason: runObjectReason }] : []),
@@ -136,6 +137,18 @@ function acknowledgeIamWildcards(stack: OptimizerStack): void {
   const sm = stack.stateMachine;
   const fnArnWildcards = Object.values(stack.functions).map((f) => `${flat(f.functionArn)}:*`);
   acknowledgeWildcards(defaultPolicy(sm.role), [
+    {
+      actions: ['s3:GetObject'],
+      resource: new RegExp(`^${esc(`${bucketArn}/${anyRun(RUN_OBJECT.items)}`)}$`),
+      reason: "The Distributed Map's ItemReader reads each run's ids (runs/<state machine>/<execution>/items.json): the run segment is only known at run time.",
+    },
+    {
+      actions: ['s3:PutObject', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:AbortMultipartUpload'],
+      resource: new RegExp(`^${esc(`${bucketArn}/${anyRun(`${RUN_OBJECT.mapResults}*`)}`)}$`),
+      reason:
+        "The Distributed Map's ResultWriter writes each child execution's result under the run's map-results/<map run id>/ (the actions AWS " +
+        'documents for ResultWriter); the run and map run ids are only known at run time.',
+    },
     {
       actions: ['lambda:InvokeFunction'],
       resource: new RegExp(`^(${fnArnWildcards.map(esc).join('|')})$`),

@@ -20,7 +20,7 @@ import { OptimizerAlarms } from './alarms.ts';
 import { AuditBus } from './audit-bus.ts';
 import { acknowledgeNagFindings } from './nag.ts';
 import { DEFAULT_LOG_RETENTION_DAYS, type FunctionName, OptimizerDashboard, RunLogs, SavedQueries } from './observability.ts';
-import { RUN_STORE_ACCESS, type RunStoreAccess } from './run-store-access.ts';
+import { grantRunStore } from './run-store-grants.ts';
 import { DEFAULT_SCHEDULE_EXPRESSION, DEFAULT_SCHEDULE_TIMEZONE, OptimizerSchedule } from './schedule.ts';
 import { buildDefinition, type OptimizerFunctions } from './state-machine.ts';
 
@@ -175,22 +175,8 @@ export class OptimizerStack extends Stack {
     for (const name of ['fetch', 'optimize', 'verify'] as const) {
       this.functions[name].addToRolePolicy(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [this.secret.secretArn] }));
     }
-    // Each function gets and puts only the run objects it reads or writes (RUN_STORE_ACCESS). Not
-    // grantRead/grantPut: those add s3:GetBucket*/List* on the whole bucket and object ACL, tagging,
-    // retention and legal-hold actions.
-    for (const [name, access] of Object.entries(RUN_STORE_ACCESS) as Array<[FunctionName, RunStoreAccess]>) {
-      const f = this.functions[name];
-      const objects = (keys: string[]) => keys.map((k) => this.runBucket.arnForObjects(`runs/*/${k}`));
-      if (access.get.length) f.addToRolePolicy(new PolicyStatement({ actions: ['s3:GetObject'], resources: objects(access.get) }));
-      if (access.put.length) f.addToRolePolicy(new PolicyStatement({ actions: ['s3:PutObject'], resources: objects(access.put) }));
-      if (access.list === 'bucket') {
-        f.addToRolePolicy(new PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.runBucket.bucketArn] }));
-      } else if (access.list) {
-        f.addToRolePolicy(
-          new PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.runBucket.bucketArn], conditions: { StringLike: { 's3:prefix': access.list.map((k) => `runs/*/${k}`) } } }),
-        );
-      }
-    }
+    // Each function gets, puts and lists only what the run store's layout says it does.
+    grantRunStore(this.runBucket, this.functions);
     // The run guard: validate lists this state machine's RUNNING executions and reads their input
     // (a dry run never blocks), so that only one real run optimizes at a time.
     this.functions.validate.addToRolePolicy(new PolicyStatement({ actions: ['states:ListExecutions'], resources: [stateMachineArn] }));
@@ -205,7 +191,7 @@ export class OptimizerStack extends Stack {
     this.stateMachine = new StateMachine(this, 'OptimizerStateMachine', {
       stateMachineName: this.stateMachineName,
       stateMachineType: StateMachineType.STANDARD,
-      definitionBody: DefinitionBody.fromChainable(buildDefinition(this, this.functions)),
+      definitionBody: DefinitionBody.fromChainable(buildDefinition(this, this.functions, this.runBucket)),
       timeout: Duration.hours(12),
       tracingEnabled: true,
       // Every state's input and output is logged. The state never carries a secret: the functions

@@ -10,10 +10,14 @@
  *     → ProbeLatencyAfter ⟲ → Report → RunSucceeded | RunFailed
  */
 import { Duration } from 'aws-cdk-lib';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
+import { RUN_OBJECT, RUNS_ROOT } from '../../functions/store/run-layout.ts';
+import { at, FETCH_STATUS, FIELD, INDEX_PATH, OPTIMIZE_STATUS, PROBE_STATUS, STATE_PATH, VERIFY_STATUS } from '../../functions/shared/workflow-contract.ts';
 
 export interface OptimizerFunctions {
   fetch: IFunction;
@@ -37,6 +41,42 @@ export const STATE = {
 } as const;
 
 const EXECUTION_ID = sfn.JsonPath.stringAt('$$.Execution.Id');
+
+/** Any run's object of this relative key (run-layout.ts), as an S3 object ARN. */
+const runObjects = (bucket: IBucket, relative: string) => bucket.arnForObjects(`${RUNS_ROOT}*/${relative}`);
+
+/**
+ * The Map reads each run's ids from its items object. CDK's reader would grant s3:GetObject on
+ * the whole bucket (the key is a path into the state); this grants the items objects only.
+ */
+class RunItemsReader extends sfn.S3JsonItemReader {
+  private readonly runBucket: IBucket;
+  constructor(bucket: IBucket) {
+    super({ bucket, key: sfn.JsonPath.stringAt(at(STATE_PATH.plan, FIELD.itemsKey)) });
+    this.runBucket = bucket;
+  }
+  override providePolicyStatements(): PolicyStatement[] {
+    return [new PolicyStatement({ actions: ['s3:GetObject'], resources: [runObjects(this.runBucket, RUN_OBJECT.items)] })];
+  }
+}
+
+/** Each child execution's result goes to the run's map-results/ (not the state): only there may Step Functions write. */
+class RunResultWriter extends sfn.ResultWriterV2 {
+  private readonly runBucket: IBucket;
+  constructor(bucket: IBucket) {
+    super({ bucket, prefix: sfn.JsonPath.stringAt(at(STATE_PATH.plan, FIELD.resultsPrefix)) });
+    this.runBucket = bucket;
+  }
+  override providePolicyStatements(): PolicyStatement[] {
+    return [
+      new PolicyStatement({
+        // What AWS documents for ResultWriter: the writes, and cleaning up a multipart upload.
+        actions: ['s3:PutObject', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:AbortMultipartUpload'],
+        resources: [runObjects(this.runBucket, `${RUN_OBJECT.mapResults}*`)],
+      }),
+    ];
+  }
+}
 
 /** A Lambda task whose result is the function's own return value (no {Payload} envelope). */
 function task(scope: Construct, id: string, fn: IFunction, payload: Record<string, unknown>, resultPath: string | undefined, timeout: Duration): LambdaInvoke {
@@ -75,22 +115,24 @@ function perIndexWorkflow(scope: Construct, fns: OptimizerFunctions): sfn.IChain
     new sfn.Pass(scope, id, { parameters: { id: sfn.JsonPath.stringAt('$.indexId'), ...fields } });
 
   const optimized = result('Optimized', { outcome: 'optimized' });
-  const skipped = result('Skipped', { outcome: 'skipped', reason: sfn.JsonPath.stringAt('$.optimize.reason') });
+  const skipped = result('Skipped', { outcome: 'skipped', reason: sfn.JsonPath.stringAt(at(INDEX_PATH.optimize, FIELD.reason)) });
   const optimizeFailed = result('OptimizeFailed', {
     outcome: 'failed',
-    reason: sfn.JsonPath.stringAt('$.optimize.reason'),
-    errorName: sfn.JsonPath.stringAt('$.optimize.errorName'),
+    reason: sfn.JsonPath.stringAt(at(INDEX_PATH.optimize, FIELD.reason)),
+    errorName: sfn.JsonPath.stringAt(at(INDEX_PATH.optimize, FIELD.errorName)),
   });
   const verifyFailed = result('VerifyFailed', {
     outcome: 'failed',
-    reason: sfn.JsonPath.stringAt('$.verify.reason'),
-    errorName: sfn.JsonPath.stringAt('$.verify.errorName'),
+    reason: sfn.JsonPath.stringAt(at(INDEX_PATH.verify, FIELD.reason)),
+    errorName: sfn.JsonPath.stringAt(at(INDEX_PATH.verify, FIELD.errorName)),
   });
-  // A function that crashed or timed out: this index fails, the others go on.
+  // A function that crashed or timed out: this index fails, the others go on. Its cause goes to
+  // the Map's results (ResultWriter), where the report finds it for an index with no outcome recorded.
   const unexpected = result('UnexpectedFailure', {
     outcome: 'failed',
-    reason: sfn.JsonPath.format('unexpected error {} (see the function logs)', sfn.JsonPath.stringAt('$.error.Error')),
-    errorName: sfn.JsonPath.stringAt('$.error.Error'),
+    reason: sfn.JsonPath.format('unexpected error {} (see the function logs)', sfn.JsonPath.stringAt(`${INDEX_PATH.error}.Error`)),
+    errorName: sfn.JsonPath.stringAt(`${INDEX_PATH.error}.Error`),
+    cause: sfn.JsonPath.stringAt(`${INDEX_PATH.error}.Cause`),
   });
 
   const optimize = task(
@@ -103,11 +145,11 @@ function perIndexWorkflow(scope: Construct, fns: OptimizerFunctions): sfn.IChain
       healthCheckBeforePut: sfn.JsonPath.stringAt('$.healthCheckBeforePut'),
       safety: sfn.JsonPath.objectAt('$.safety'),
       position: sfn.JsonPath.numberAt('$.position'),
-      progress: sfn.JsonPath.objectAt('$.optimize'),
+      progress: sfn.JsonPath.objectAt(INDEX_PATH.optimize),
     },
-    '$.optimize',
+    INDEX_PATH.optimize,
     Duration.seconds(60),
-  ).addCatch(unexpected, { resultPath: '$.error' });
+  ).addCatch(unexpected, { resultPath: INDEX_PATH.error });
 
   const verify = task(
     scope,
@@ -116,35 +158,35 @@ function perIndexWorkflow(scope: Construct, fns: OptimizerFunctions): sfn.IChain
     {
       ...common,
       check: 'health',
-      healthDeadline: sfn.JsonPath.stringAt('$.optimize.healthDeadline'),
-      progress: sfn.JsonPath.objectAt('$.verify'),
+      healthDeadline: sfn.JsonPath.stringAt(at(INDEX_PATH.optimize, FIELD.healthDeadline)),
+      progress: sfn.JsonPath.objectAt(INDEX_PATH.verify),
     },
-    '$.verify',
+    INDEX_PATH.verify,
     Duration.seconds(60),
-  ).addCatch(unexpected, { resultPath: '$.error' });
+  ).addCatch(unexpected, { resultPath: INDEX_PATH.error });
 
   // The settle time, or longer when the API budget puts the first health read later.
-  const settle = new sfn.Wait(scope, 'Settle', { time: sfn.WaitTime.secondsPath('$.optimize.settleSeconds') }).next(verify);
+  const settle = new sfn.Wait(scope, 'Settle', { time: sfn.WaitTime.secondsPath(at(INDEX_PATH.optimize, FIELD.settleSeconds)) }).next(verify);
 
   verify.next(
     new sfn.Choice(scope, 'VerifyOutcome')
-      .when(sfn.Condition.stringEquals('$.verify.status', 'healthy'), optimized)
-      .when(sfn.Condition.stringEquals('$.verify.status', 'poll'), waitThen(scope, 'PollWait', '$.verify.waitSeconds', verify))
+      .when(sfn.Condition.stringEquals(at(INDEX_PATH.verify, FIELD.status), VERIFY_STATUS.healthy), optimized)
+      .when(sfn.Condition.stringEquals(at(INDEX_PATH.verify, FIELD.status), VERIFY_STATUS.poll), waitThen(scope, 'PollWait', at(INDEX_PATH.verify, FIELD.waitSeconds), verify))
       .otherwise(verifyFailed),
   );
 
   return optimize.next(
     new sfn.Choice(scope, 'OptimizeOutcome')
-      .when(sfn.Condition.stringEquals('$.optimize.status', 'accepted'), settle)
-      .when(sfn.Condition.stringEquals('$.optimize.status', 'retry'), waitThen(scope, 'WaitBeforeRetry', '$.optimize.waitSeconds', optimize))
-      .when(sfn.Condition.stringEquals('$.optimize.status', 'skipped'), skipped)
+      .when(sfn.Condition.stringEquals(at(INDEX_PATH.optimize, FIELD.status), OPTIMIZE_STATUS.accepted), settle)
+      .when(sfn.Condition.stringEquals(at(INDEX_PATH.optimize, FIELD.status), OPTIMIZE_STATUS.retry), waitThen(scope, 'WaitBeforeRetry', at(INDEX_PATH.optimize, FIELD.waitSeconds), optimize))
+      .when(sfn.Condition.stringEquals(at(INDEX_PATH.optimize, FIELD.status), OPTIMIZE_STATUS.skipped), skipped)
       .otherwise(optimizeFailed),
   );
 }
 
 /** The latency probe with its own 429 loop; a probe that cannot be measured never fails the run. */
 function probe(scope: Construct, id: string, fns: OptimizerFunctions, phase: 'before' | 'after', next: sfn.IChainable): sfn.IChainable {
-  const path = `$.latency.${phase}`;
+  const path = phase === 'before' ? STATE_PATH.latencyBefore : STATE_PATH.latencyAfter;
   const call = task(
     scope,
     id,
@@ -162,12 +204,12 @@ function probe(scope: Construct, id: string, fns: OptimizerFunctions, phase: 'be
   );
   return call.next(
     new sfn.Choice(scope, `${id}Outcome`)
-      .when(sfn.Condition.stringEquals(`${path}.status`, 'retry'), waitThen(scope, `${id}Wait`, `${path}.waitSeconds`, call))
+      .when(sfn.Condition.stringEquals(at(path, FIELD.status), PROBE_STATUS.retry), waitThen(scope, `${id}Wait`, at(path, FIELD.waitSeconds), call))
       .otherwise(next),
   );
 }
 
-export function buildDefinition(scope: Construct, fns: OptimizerFunctions): sfn.IChainable {
+export function buildDefinition(scope: Construct, fns: OptimizerFunctions, runBucket: IBucket): sfn.IChainable {
   // A bad input fails the execution here, before any Genesys call, with an error naming the field.
   const validateInput = task(
     scope,
@@ -202,7 +244,7 @@ export function buildDefinition(scope: Construct, fns: OptimizerFunctions): sfn.
       apiBudgetPerMinute: sfn.JsonPath.numberAt('$.config.apiBudgetPerMinute'),
       progress: sfn.JsonPath.objectAt('$.fetch'),
     },
-    '$.fetch',
+    STATE_PATH.fetch,
     Duration.minutes(5),
   );
 
@@ -210,23 +252,30 @@ export function buildDefinition(scope: Construct, fns: OptimizerFunctions): sfn.
     scope,
     STATE.makePlan,
     fns.validate,
-    { action: 'plan', executionId: EXECUTION_ID, config: sfn.JsonPath.objectAt('$.config') },
-    '$.plan',
+    // The plan reads the checked input (with its index id list) from the run store, not the state.
+    { action: 'plan', executionId: EXECUTION_ID },
+    STATE_PATH.plan,
     Duration.minutes(2),
   );
 
-  const report = task(scope, STATE.report, fns.report, { executionId: EXECUTION_ID, state: sfn.JsonPath.objectAt('$') }, '$.report', Duration.minutes(2));
+  const report = task(scope, STATE.report, fns.report, { executionId: EXECUTION_ID, state: sfn.JsonPath.objectAt('$') }, STATE_PATH.report, Duration.minutes(2));
   report.next(
     new sfn.Choice(scope, 'RunOutcome')
       .when(
-        sfn.Condition.isPresent('$.report.error'),
-        new sfn.Fail(scope, 'RunFailed', { errorPath: '$.report.error.name', causePath: '$.report.error.cause' }),
+        sfn.Condition.isPresent(at(STATE_PATH.report, FIELD.runError)),
+        new sfn.Fail(scope, 'RunFailed', { errorPath: `${at(STATE_PATH.report, FIELD.runError)}.name`, causePath: `${at(STATE_PATH.report, FIELD.runError)}.cause` }),
       )
-      .otherwise(new sfn.Succeed(scope, 'RunSucceeded', { outputPath: '$.report' })),
+      .otherwise(new sfn.Succeed(scope, 'RunSucceeded', { outputPath: STATE_PATH.report })),
   );
 
   const optimizeIndexes = new sfn.DistributedMap(scope, STATE.optimizeIndexes, {
-    itemsPath: '$.plan.indexes',
+    // The ids come from the run bucket, never through the state (256 KiB would cap the org's size).
+    itemReader: new RunItemsReader(runBucket),
+    // Without it AWS gathers every child's output into the Map's result, bounded by 256 KiB.
+    resultWriterV2: new RunResultWriter(runBucket),
+    // Outcomes are data: an index that fails is reported, it must not fail the Map (which would
+    // stop the children still running, possibly between a PUT and its verify).
+    toleratedFailurePercentage: 100,
     // Runs each index as its own child execution, so a large org never meets the parent's 25,000-event history limit.
     mapExecutionType: sfn.StateMachineType.STANDARD,
     maxConcurrencyPath: '$.config.maxConcurrency',
@@ -243,12 +292,12 @@ export function buildDefinition(scope: Construct, fns: OptimizerFunctions): sfn.
       optimize: { attempts: 0, prechecked: false },
       verify: { polls: 0 },
     },
-    // Each index's outcome is recorded in the run store by the function that decided it; carried
-    // here, thousands of results with their reasons would outgrow the 256 KB state payload.
-    resultPath: sfn.JsonPath.DISCARD,
+    // Only where the results were written ({MapRunArn, ResultWriterDetails}): the report reads
+    // them for the indexes whose function crashed before recording an outcome.
+    resultPath: STATE_PATH.mapRun,
   });
   optimizeIndexes.itemProcessor(perIndexWorkflow(scope, fns));
-  optimizeIndexes.addCatch(report, { resultPath: '$.stateError' });
+  optimizeIndexes.addCatch(report, { resultPath: STATE_PATH.stateError });
 
   const probeAfter = probe(scope, STATE.probeAfter, fns, 'after', report);
   optimizeIndexes.next(probeAfter);
@@ -257,7 +306,7 @@ export function buildDefinition(scope: Construct, fns: OptimizerFunctions): sfn.
   makePlan.next(
     new sfn.Choice(scope, 'AnythingToOptimize')
       .when(sfn.Condition.booleanEquals('$.config.dryRun', true), report)
-      .when(sfn.Condition.isNotPresent('$.plan.indexes[0]'), report)
+      .when(sfn.Condition.numberEquals(at(STATE_PATH.plan, FIELD.qualifying), 0), report)
       .otherwise(probeBefore),
   );
   // One real run per org at a time: a later one ends here, cleanly, saying which run it gave way to.
@@ -272,12 +321,12 @@ export function buildDefinition(scope: Construct, fns: OptimizerFunctions): sfn.
 
   start.next(fetchInventory).next(
     new sfn.Choice(scope, 'InventoryOutcome')
-      .when(sfn.Condition.stringEquals('$.fetch.status', 'retry'), waitThen(scope, 'WaitBeforeListingAgain', '$.fetch.waitSeconds', fetchInventory))
+      .when(sfn.Condition.stringEquals(at(STATE_PATH.fetch, FIELD.status), FETCH_STATUS.retry), waitThen(scope, 'WaitBeforeListingAgain', at(STATE_PATH.fetch, FIELD.waitSeconds), fetchInventory))
       .otherwise(makePlan),
   );
   return validateInput.next(
     new sfn.Choice(scope, 'MayRun')
-      .when(sfn.Condition.booleanEquals('$.guard.proceed', false), alreadyRunning)
+      .when(sfn.Condition.booleanEquals(at(STATE_PATH.guard, FIELD.proceed), false), alreadyRunning)
       .otherwise(start),
   );
 }

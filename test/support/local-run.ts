@@ -4,10 +4,11 @@
 // The runner sets process.env for the handlers while a run lasts, so runs in one process cannot
 // overlap: a file that uses these helpers runs its tests one after the other.
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runLocally, type LocalRunResult, type LocalTarget } from '../../infra/local/run-local.ts';
+import { runLocally, type LocalRunOptions, type LocalRunResult, type LocalTarget } from '../../infra/local/run-local.ts';
+import { startLocalAws, type LocalAws } from '../../infra/local/aws/local-aws.ts';
 import { synthesizeDefinition, type SynthesizedDefinition } from '../../infra/local/definition.ts';
 import { parseScenario } from '../../infra/simulator/scenario.ts';
 import { startSimulator, type RecordedRequest, type Simulator } from '../../infra/simulator/server.ts';
@@ -22,8 +23,16 @@ export interface Run {
   result: LocalRunResult;
   /** The functions' JSON log lines. */
   lines: string[];
+  /** This run's objects in the local S3 server (files named <key>._S3rver_object). */
   storeDir: string;
   wallMs: number;
+}
+
+export interface RunExtras {
+  /** Narrows the deployment's policies for this run (a permission taken away). */
+  iam?: LocalRunOptions['iam'];
+  /** The run is expected to meet IAM denials; otherwise any denial fails the test. */
+  expectDenials?: boolean;
 }
 
 /** A valid index record (qualifies under the default policy) with a fast behaviour unless told otherwise. */
@@ -48,30 +57,36 @@ export interface LocalRuns {
   /** Closes a simulator started elsewhere after the test, like the ones startSim starts. */
   adopt(sim: Simulator): Simulator;
   /** One run against `sim`; `target` overrides the simulator's URLs and credentials. */
-  runAgainst(sim: Simulator, input: unknown, target?: Partial<LocalTarget>): Promise<Run>;
+  runAgainst(sim: Simulator, input: unknown, target?: Partial<LocalTarget>, extras?: RunExtras): Promise<Run>;
   run(scenario: unknown, input?: unknown): Promise<Run>;
   /** The synthesized definition (available once the file's beforeAll ran). */
   synthesized(): SynthesizedDefinition;
+  /** The file's local AWS (available once the file's beforeAll ran). */
+  aws(): LocalAws;
 }
 
 /**
- * Registers the hooks (one synthesis for the file, simulators closed after each test, store
- * directories removed after the file) and returns the run helpers. `onRun` sees every run as
- * soon as it ends, while its store directory still exists.
+ * Registers the hooks (one synthesis and one local AWS for the file, simulators closed after each
+ * test, the local AWS and its directory removed after the file) and returns the run helpers.
+ * `onRun` sees every run as soon as it ends, while its objects still exist.
  */
 export function useLocalRuns(options: { onRun?: (run: Run) => void } = {}): LocalRuns {
   let synthesized: SynthesizedDefinition | undefined;
+  let aws: LocalAws | undefined;
+  let awsDir: string | undefined;
   const simulators: Simulator[] = [];
-  const storeDirs: string[] = [];
 
-  beforeAll(() => {
+  beforeAll(async () => {
     synthesized = synthesizeDefinition();
+    awsDir = mkdtempSync(join(tmpdir(), 'sm-test-'));
+    aws = await startLocalAws({ dir: awsDir });
   });
   afterEach(async () => {
     await Promise.all(simulators.splice(0).map((s) => s.close()));
   });
-  afterAll(() => {
-    for (const dir of storeDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  afterAll(async () => {
+    await aws?.close();
+    if (awsDir) rmSync(awsDir, { recursive: true, force: true });
   });
 
   /**
@@ -89,9 +104,8 @@ export function useLocalRuns(options: { onRun?: (run: Run) => void } = {}): Loca
     return sim;
   };
 
-  const runAgainst = async (sim: Simulator, input: unknown, target: Partial<LocalTarget> = {}): Promise<Run> => {
-    const storeDir = mkdtempSync(join(tmpdir(), 'sm-test-'));
-    storeDirs.push(storeDir);
+  const runAgainst = async (sim: Simulator, input: unknown, target: Partial<LocalTarget> = {}, extras: RunExtras = {}): Promise<Run> => {
+    if (!aws || !awsDir) throw new Error('useLocalRuns: the local AWS starts in beforeAll');
     // A token cached by an earlier test for a simulator on the same (reused) port would cost a 401.
     sharedTokenCache.clear();
     const lines: string[] = [];
@@ -99,13 +113,19 @@ export function useLocalRuns(options: { onRun?: (run: Run) => void } = {}): Loca
     const result = await runLocally({
       input: unpacedUnlessSet(input),
       target: { apiUrl: sim.apiUrl, loginUrl: sim.loginUrl, clientId: sim.credentials.clientId, clientSecret: sim.credentials.clientSecret, ...target },
-      storeDir,
+      storeDir: awsDir,
+      aws,
       onLogLine: (line) => lines.push(line),
       synthesized: synthesized ?? synthesizeDefinition(),
       timeoutMs: RUN_TIMEOUT_MS,
+      ...(extras.iam ? { iam: extras.iam } : {}),
     });
-    const run: Run = { sim, result, lines, storeDir, wallMs: Date.now() - started };
+    const run: Run = { sim, result, lines, storeDir: result.runDir, wallMs: Date.now() - started };
     options.onRun?.(run);
+    // The stack's policies must allow every call the code makes: a denial here is a deployment that would fail.
+    if (!extras.expectDenials) {
+      expect(result.denials.map((d) => `${d.principal}: ${d.service}:${d.operation} on ${d.resource}`), 'AWS calls IAM denied').toEqual([]);
+    }
     return run;
   };
 
@@ -120,6 +140,10 @@ export function useLocalRuns(options: { onRun?: (run: Run) => void } = {}): Loca
     synthesized: () => {
       if (!synthesized) throw new Error('useLocalRuns: the definition is synthesized in beforeAll');
       return synthesized;
+    },
+    aws: () => {
+      if (!aws) throw new Error('useLocalRuns: the local AWS starts in beforeAll');
+      return aws;
     },
   };
 }
@@ -169,6 +193,7 @@ export function transitionsPerIndex(result: LocalRunResult): Map<string, number>
 }
 
 export function filesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return [];
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
     return statSync(path).isDirectory() ? filesUnder(path) : [path];

@@ -1,0 +1,270 @@
+/**
+ * The AWS a local run talks to: one endpoint on loopback (AWS_ENDPOINT_URL) in front of
+ * real-protocol servers for S3 (s3rver) and DynamoDB (dynalite), and small emulations, speaking
+ * the services' own JSON protocols, of the calls the optimizer makes to Secrets Manager
+ * (GetSecretValue), EventBridge (PutEvents) and Step Functions (ListExecutions,
+ * DescribeExecution). Every request is first evaluated against its principal's IAM policies from
+ * the synthesized template; a denied call gets the AccessDenied answer AWS gives, in the
+ * service's protocol, so the SDK throws what it would throw in AWS.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import dynalite from 'dynalite';
+import S3rver from 's3rver';
+import { parseAwsRequest, type ParsedRequest } from './aws-request.ts';
+import type { IamAuthorizer } from './iam.ts';
+import { PRINCIPAL_HEADER } from './identity.ts';
+
+/** The runner's own calls (creating the bucket and table, reading a report back) are made as this. */
+export const ADMIN = 'local-admin';
+
+export interface RecordedCall {
+  principal: string;
+  service: string;
+  operation: string;
+  resource: string;
+  allowed: boolean;
+  at: number;
+}
+
+export interface LocalExecution {
+  executionArn: string;
+  stateMachineArn: string;
+  name: string;
+  startDate: string;
+  input: string;
+  pid: number;
+}
+
+export interface SecretValue {
+  /** The secret's string, or a Secrets Manager error to answer with. */
+  secretString?: string;
+  error?: { type: string; message: string };
+}
+
+export interface LocalAwsOptions {
+  /** Where S3 objects and the execution registry are kept. */
+  dir: string;
+  /** Keep every call (tests, the bench); denials are always kept. */
+  recordCalls?: boolean;
+}
+
+export interface LocalAws {
+  endpoint: string;
+  /** The policies calls are evaluated against (the deployment's; a run may narrow them). */
+  iam: IamAuthorizer | null;
+  /** Secrets by ARN, and the ARN of each secret name (a call may name a secret either way). */
+  secrets: Map<string, SecretValue>;
+  secretArns: Map<string, string>;
+  eventBuses: Set<string>;
+  /** Directory holding the S3 server's objects (`<dir>/<bucket>/<key>._S3rver_object`). */
+  s3Dir: string;
+  calls: RecordedCall[];
+  denials: RecordedCall[];
+  /** Counts per "principal service:Operation". */
+  counts: Map<string, number>;
+  events: Array<{ EventBusName?: string; Source?: string; DetailType?: string; Detail?: string }>;
+  /** Step Functions' list of executions, as the run guard sees it. */
+  executions: { register(e: LocalExecution): () => void };
+  close(): Promise<void>;
+}
+
+const EXECUTIONS_DIR = 'executions';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+const JSON_VERSION: Record<string, string> = { dynamodb: '1.0', states: '1.0', secretsmanager: '1.1', events: '1.1' };
+
+function jsonReply(res: ServerResponse, service: string, status: number, body: unknown, errorType?: string): void {
+  res.statusCode = status;
+  res.setHeader('content-type', `application/x-amz-json-${JSON_VERSION[service] ?? '1.1'}`);
+  res.setHeader('x-amzn-requestid', randomUUID());
+  if (errorType) res.setHeader('x-amzn-errortype', errorType);
+  res.end(JSON.stringify(body));
+}
+
+function jsonError(res: ServerResponse, service: string, type: string, message: string, status = 400): void {
+  jsonReply(res, service, status, { __type: type, message, Message: message }, type);
+}
+
+function s3Error(res: ServerResponse, status: number, code: string, message: string): void {
+  res.statusCode = status;
+  res.setHeader('content-type', 'application/xml');
+  res.end(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</Message><RequestId>${randomUUID()}</RequestId></Error>`);
+}
+
+function proxy(req: IncomingMessage, res: ServerResponse, body: Buffer, port: number, stripAuth: boolean): void {
+  const headers = { ...req.headers };
+  delete headers[PRINCIPAL_HEADER];
+  // s3rver checks signatures against its own keys; IAM was evaluated here already.
+  if (stripAuth) {
+    delete headers['authorization'];
+    delete headers['x-amz-security-token'];
+  }
+  headers['content-length'] = String(body.length);
+  const upstream = httpRequest({ host: '127.0.0.1', port, method: req.method, path: req.url, headers }, (up) => {
+    res.writeHead(up.statusCode ?? 500, up.headers);
+    up.pipe(res);
+  });
+  upstream.on('error', (err) => {
+    res.statusCode = 502;
+    res.end(String(err));
+  });
+  upstream.end(body);
+}
+
+export async function startLocalAws(options: LocalAwsOptions): Promise<LocalAws> {
+  const s3Dir = join(options.dir, 's3');
+  mkdirSync(s3Dir, { recursive: true });
+  const executionsDir = join(options.dir, EXECUTIONS_DIR);
+  mkdirSync(executionsDir, { recursive: true });
+  const s3 = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: s3Dir });
+  const s3Address = (await s3.run()) as AddressInfo;
+  const db = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve) => db.listen(0, '127.0.0.1', () => resolve()));
+  const dbPort = (db.address() as AddressInfo).port;
+
+  const secrets = new Map<string, SecretValue>();
+  const secretArns = new Map<string, string>();
+  const buses = new Set<string>();
+  const calls: RecordedCall[] = [];
+  const denials: RecordedCall[] = [];
+  const counts = new Map<string, number>();
+  const events: LocalAws['events'] = [];
+
+  const listExecutions = (): LocalExecution[] => {
+    const out: LocalExecution[] = [];
+    for (const file of readdirSync(executionsDir).filter((f) => f.endsWith('.json'))) {
+      try {
+        const e = JSON.parse(readFileSync(join(executionsDir, file), 'utf8')) as LocalExecution;
+        // An execution whose process is gone is not running any more.
+        if (alive(e.pid)) out.push(e);
+      } catch {
+        // Being written or removed right now.
+      }
+    }
+    return out;
+  };
+
+  const serve = (parsed: ParsedRequest, res: ServerResponse): void => {
+    const body = parsed.body ?? {};
+    const { service, operation } = parsed;
+    if (service === 'secretsmanager' && operation === 'GetSecretValue') {
+      const id = String(body['SecretId']);
+      const secret = secrets.get(id) ?? secrets.get(secretArns.get(id) ?? '');
+      if (!secret) return jsonError(res, service, 'ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+      if (secret.error) return jsonError(res, service, secret.error.type, secret.error.message);
+      const arn = secretArns.get(id) ?? id;
+      return jsonReply(res, service, 200, { ARN: arn, Name: arn.split(':').pop()?.replace(/-[A-Za-z0-9]{6}$/, ''), SecretString: secret.secretString, VersionId: 'local', VersionStages: ['AWSCURRENT'], CreatedDate: Date.now() / 1000 });
+    }
+    if (service === 'events' && operation === 'PutEvents') {
+      const entries = (body['Entries'] as LocalAws['events'] | undefined) ?? [];
+      const results = entries.map((e) => {
+        if (!buses.has(e.EventBusName ?? 'default')) return { ErrorCode: 'ResourceNotFoundException', ErrorMessage: `Event bus ${e.EventBusName} does not exist.` };
+        events.push(e);
+        return { EventId: randomUUID() };
+      });
+      return jsonReply(res, service, 200, { FailedEntryCount: results.filter((r) => 'ErrorCode' in r).length, Entries: results });
+    }
+    if (service === 'states' && operation === 'ListExecutions') {
+      const status = body['statusFilter'];
+      const list = listExecutions().filter((e) => e.stateMachineArn === body['stateMachineArn'] && (status === undefined || status === 'RUNNING'));
+      return jsonReply(res, service, 200, {
+        executions: list.map((e) => ({ executionArn: e.executionArn, stateMachineArn: e.stateMachineArn, name: e.name, status: 'RUNNING', startDate: Date.parse(e.startDate) / 1000 })),
+      });
+    }
+    if (service === 'states' && operation === 'DescribeExecution') {
+      const e = listExecutions().find((x) => x.executionArn === body['executionArn']);
+      if (!e) return jsonError(res, service, 'ExecutionDoesNotExist', `Execution Does Not Exist: '${String(body['executionArn'])}'`);
+      return jsonReply(res, service, 200, { executionArn: e.executionArn, stateMachineArn: e.stateMachineArn, name: e.name, status: 'RUNNING', startDate: Date.parse(e.startDate) / 1000, input: e.input });
+    }
+    return jsonError(res, service, 'UnknownOperationException', `${service}:${operation} is not served by the local AWS endpoint`);
+  };
+
+  const local = {} as LocalAws;
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const body = await readBody(req);
+    const url = new URL(req.url ?? '/', 'http://local');
+    const principal = String(req.headers[PRINCIPAL_HEADER] ?? '');
+    let parsed: ParsedRequest;
+    try {
+      parsed = parseAwsRequest(req.method ?? 'GET', url, req.headers, body, secretArns);
+    } catch (err) {
+      return jsonError(res, 'states', 'InvalidRequest', (err as Error).message);
+    }
+    const at = Date.now();
+    for (const check of parsed.checks) {
+      const decision =
+        principal === ADMIN
+          ? { allowed: true, message: '' }
+          : principal && local.iam
+            ? await local.iam.authorize(principal, check)
+            : { allowed: false, message: `an AWS call made outside any function invocation (${check.action} on ${check.resource}): a local run cannot tell whose role signs it` };
+      const call: RecordedCall = { principal: principal || '(none)', service: parsed.service, operation: parsed.operation, resource: check.resource, allowed: decision.allowed, at };
+      if (options.recordCalls) calls.push(call);
+      const countKey = `${call.principal} ${parsed.service}:${parsed.operation}`;
+      counts.set(countKey, (counts.get(countKey) ?? 0) + 1);
+      if (!decision.allowed) {
+        denials.push(call);
+        if (parsed.service === 's3') return s3Error(res, 403, 'AccessDenied', decision.message);
+        return jsonError(res, parsed.service, 'AccessDeniedException', decision.message);
+      }
+    }
+    if (parsed.service === 's3') return proxy(req, res, body, s3Address.port, true);
+    if (parsed.service === 'dynamodb') return proxy(req, res, body, dbPort, false);
+    return serve(parsed, res);
+  };
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      if (!res.headersSent) jsonError(res, 'states', 'InternalFailure', String(err), 500);
+    });
+  });
+  // Up to 40 Map children and their pacer calls at once, each with keep-alive connections.
+  server.maxConnections = 1_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const port = (server.address() as AddressInfo).port;
+
+  Object.assign(local, {
+    endpoint: `http://127.0.0.1:${port}`,
+    iam: null,
+    secrets,
+    secretArns,
+    eventBuses: buses,
+    s3Dir,
+    calls,
+    denials,
+    counts,
+    events,
+    executions: {
+      register: (e) => {
+        const file = join(executionsDir, `${e.name}.json`);
+        writeFileSync(file, JSON.stringify(e));
+        return () => rmSync(file, { force: true });
+      },
+    },
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await s3.close();
+      await new Promise<void>((resolve) => db.close(() => resolve()));
+    },
+  } satisfies LocalAws);
+  return local;
+}

@@ -1,0 +1,83 @@
+/**
+ * The synthesized definition in the form the local engine (aws-local-stepfunctions) runs the
+ * way Step Functions does: Choice type tests rewritten to what the ASL specification says they
+ * mean, and each Distributed Map replaced by a Task whose local handler runs it as AWS does
+ * (infra/local/distributed-map.ts), since the engine would run it inline, without its ItemReader,
+ * ResultWriter or tolerated-failure threshold.
+ */
+import { LOCAL_ACCOUNT, LOCAL_REGION } from './aws/resources.ts';
+
+type States = Record<string, Record<string, unknown>>;
+
+/** Choice-rule type tests: aws-local-stepfunctions 3.0.0 evaluates `"IsPresent": false` (and the other `Is…: false`) as always false. */
+const TYPE_TESTS = ['IsPresent', 'IsNull', 'IsNumeric', 'IsString', 'IsBoolean', 'IsTimestamp'] as const;
+
+/**
+ * The definition as Step Functions means it, in a form the local engine evaluates the same way:
+ * each `{"Variable": v, "IsPresent": false}` becomes `{"Not": {"Variable": v, "IsPresent": true}}`
+ * (likewise for the other type tests), which is what the ASL specification says it means. Without
+ * this, `Condition.isNotPresent` is never true locally: an empty plan ran both latency probes and
+ * an empty Map locally where AWS goes straight to the report. The input is not changed.
+ */
+export function forLocalEngine(definition: Record<string, unknown>): Record<string, unknown> {
+  const rule = (r: Record<string, unknown>): Record<string, unknown> => {
+    const out: Record<string, unknown> = { ...r };
+    if (Array.isArray(r['And'])) out['And'] = (r['And'] as Array<Record<string, unknown>>).map(rule);
+    if (Array.isArray(r['Or'])) out['Or'] = (r['Or'] as Array<Record<string, unknown>>).map(rule);
+    if (r['Not'] && typeof r['Not'] === 'object') out['Not'] = rule(r['Not'] as Record<string, unknown>);
+    const test = TYPE_TESTS.find((t) => r[t] === false);
+    if (test) {
+      const { Next, ...condition } = out;
+      return { Not: { ...condition, [test]: true }, ...(Next === undefined ? {} : { Next }) };
+    }
+    return out;
+  };
+  const states = (all: States): States =>
+    Object.fromEntries(
+      Object.entries(all).map(([name, state]) => {
+        const s: Record<string, unknown> = { ...state };
+        if (Array.isArray(state['Choices'])) s['Choices'] = (state['Choices'] as Array<Record<string, unknown>>).map(rule);
+        for (const key of ['ItemProcessor', 'Iterator'] as const) {
+          const nested = state[key] as { States?: Record<string, Record<string, unknown>> } | undefined;
+          if (nested?.States) s[key] = { ...nested, States: states(nested.States) };
+        }
+        if (Array.isArray(state['Branches'])) {
+          s['Branches'] = (state['Branches'] as Array<{ States: Record<string, Record<string, unknown>> }>).map((b) => ({ ...b, States: states(b.States) }));
+        }
+        return [name, s];
+      }),
+    );
+  return { ...definition, States: states(definition['States'] as Record<string, Record<string, unknown>>) };
+}
+
+/** The ARN of the Task that stands in for a Distributed Map (a local name, never deployed). */
+export const DISTRIBUTED_MAP_RESOURCE = `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:local-distributed-map`;
+
+/** Fields a Map state and a Task state share, carried over to the stand-in Task. */
+const CARRIED = ['Comment', 'InputPath', 'OutputPath', 'ResultPath', 'ResultSelector', 'Retry', 'Catch', 'Next', 'End'] as const;
+
+export function isDistributedMap(state: Record<string, unknown>): boolean {
+  const processor = state['ItemProcessor'] as { ProcessorConfig?: { Mode?: string } } | undefined;
+  return state['Type'] === 'Map' && processor?.ProcessorConfig?.Mode === 'DISTRIBUTED';
+}
+
+/**
+ * Replaces each top-level Distributed Map with a stand-in Task; returns the Map states by name
+ * (their child workflows are run by the emulation, as separate executions).
+ */
+export function standInForDistributedMaps(definition: Record<string, unknown>): { definition: Record<string, unknown>; maps: Map<string, Record<string, unknown>> } {
+  const maps = new Map<string, Record<string, unknown>>();
+  const states = definition['States'] as States;
+  const out: States = {};
+  for (const [name, state] of Object.entries(states)) {
+    if (!isDistributedMap(state)) {
+      out[name] = state;
+      continue;
+    }
+    maps.set(name, state);
+    const task: Record<string, unknown> = { Type: 'Task', Resource: DISTRIBUTED_MAP_RESOURCE };
+    for (const key of CARRIED) if (state[key] !== undefined) task[key] = state[key];
+    out[name] = task;
+  }
+  return { definition: { ...definition, States: out }, maps };
+}

@@ -1,0 +1,46 @@
+/**
+ * The Step Functions quotas a local run enforces as AWS does (Standard workflows): 256 KiB for
+ * any state's input or output, a task's result and a Map's result, and 25,000 events in one
+ * execution's history. Exceeding either ends the execution with an error no Catch can take.
+ */
+export const MAX_PAYLOAD_BYTES = 256 * 1024;
+export const MAX_HISTORY_EVENTS = 25_000;
+
+export class QuotaExceeded extends Error {
+  constructor(name: 'States.DataLimitExceeded' | 'States.Runtime', message: string) {
+    super(message);
+    this.name = name;
+  }
+}
+
+export const payloadBytes = (v: unknown): number => (v === undefined ? 0 : Buffer.byteLength(JSON.stringify(v)));
+
+/**
+ * One execution's account: its history grows by what AWS records for each state (entered and
+ * exited), each task attempt (scheduled, started, and succeeded or failed) and each Map Run
+ * (started and ended), plus the execution's own start and end.
+ */
+export class ExecutionQuota {
+  readonly label: string;
+  historyEvents = 2;
+  maxPayloadBytes = 0;
+
+  constructor(label: string) {
+    this.label = label;
+  }
+
+  payload(what: string, value: unknown): void {
+    const bytes = payloadBytes(value);
+    this.maxPayloadBytes = Math.max(this.maxPayloadBytes, bytes);
+    if (bytes > MAX_PAYLOAD_BYTES) {
+      throw new QuotaExceeded('States.DataLimitExceeded', `${this.label}: ${what} is ${bytes} bytes, more than the ${MAX_PAYLOAD_BYTES}-byte payload quota`);
+    }
+  }
+
+  events(count: number, what: string): void {
+    this.historyEvents += count;
+    if (this.historyEvents > MAX_HISTORY_EVENTS) {
+      throw new QuotaExceeded('States.Runtime', `${this.label}: ${what} takes its history past ${MAX_HISTORY_EVENTS} events, the quota of one execution`);
+    }
+  }
+}
