@@ -17,7 +17,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import type { LocalTarget } from '../infra/local/run-local.ts';
 import type { RecordedRequest, Simulator } from '../infra/simulator/server.ts';
 import { TokenStore } from '../infra/simulator/tokens.ts';
-import { DEFAULT_RETRIES, INPUT_FIELDS } from '../functions/domain/execution-input.ts';
+import { DEFAULT_RETRIES, INPUT_FIELDS, MAX_API_BUDGET_PER_MINUTE } from '../functions/domain/execution-input.ts';
 import {
   FAST,
   calls,
@@ -119,7 +119,7 @@ function scenarioIds(scenario: Scenario): string[] {
  * Rows run unpaced where the optimizer paces its own calls (apiBudgetPerMinute): the matrix is
  * about Genesys' answers, and the simulator's own limits are set per row.
  */
-const UNPACED: Record<string, unknown> = (INPUT_FIELDS as readonly string[]).includes('apiBudgetPerMinute') ? { apiBudgetPerMinute: 100_000 } : {};
+const UNPACED: Record<string, unknown> = { apiBudgetPerMinute: MAX_API_BUDGET_PER_MINUTE };
 
 const statuses = (rs: RecordedRequest[]) => rs.map((q) => q.status);
 const atLeast = (ms: number) => (gap: number) => expect(gap).toBeGreaterThanOrEqual(ms);

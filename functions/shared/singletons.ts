@@ -21,3 +21,13 @@ export function sharedRunStore(env: NodeJS.ProcessEnv = process.env): RunStore {
   if (store?.key !== key) store = { key, store: runStoreFromEnv(env) };
   return store.store;
 }
+
+/**
+ * What a new Lambda container starts without: the cached secret and clients. A local run starts
+ * its functions as new containers (a run against another simulator must not be served the last
+ * run's cached secret, which in AWS could only change by rotation).
+ */
+export function startAsNewContainer(): void {
+  credentials = undefined;
+  store = undefined;
+}

@@ -57,7 +57,8 @@ export async function recordRunLevelStop(store: RunStore, executionId: string, i
 
 /** `startedBefore`: how many indexes the Map started before this one (its item index). */
 export async function checkBreaker(store: RunStore, executionId: string, safety: Safety, startedBefore: number): Promise<BreakerVerdict> {
-  const share = startedBefore > 0 && startedBefore >= safety.minIndexesBeforeStop;
+  // With maxFailedShare 1 no share of failures stops the run: the failures need no counting.
+  const share = safety.maxFailedShare < 1 && startedBefore > 0 && startedBefore >= safety.minIndexesBeforeStop;
   const prefix = stopPrefix(executionId);
   const [stopped, failed] = await Promise.all([store.list(prefix), share ? countFailed(store, executionId) : Promise.resolve(0)]);
   if (stopped.length > 0) {

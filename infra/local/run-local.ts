@@ -15,6 +15,8 @@ import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } fro
 import { StateMachine, type RunOptions } from 'aws-local-stepfunctions';
 import type { RunReport } from '../../functions/domain/report.ts';
 import { errorMessageOf } from '../../functions/shared/lambda-cause.ts';
+import { startAsNewContainer } from '../../functions/shared/singletons.ts';
+import { sharedTokenCache } from '../../functions/genesys/token-cache.ts';
 import { runKey, runPrefix } from '../../functions/store/run-store.ts';
 import { IamAuthorizer } from './aws/iam.ts';
 import { asPrincipal } from './aws/identity.ts';
@@ -432,6 +434,9 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
   }
 
   const { bucket } = await provision(aws, synthesized, options.target);
+  // Each run's functions start as new containers: no secret, token or client cached by the last run.
+  startAsNewContainer();
+  sharedTokenCache.clear();
   const restoreEnv = withEnv(functionEnvironment(synthesized, aws));
   // Registered like Step Functions lists RUNNING executions, so the run guard sees this run.
   const unregister = aws.executions.register({ executionArn: executionId, stateMachineArn: stateMachine.arn, name, startDate: startTime, input: JSON.stringify(options.input ?? {}), pid: process.pid });

@@ -14,6 +14,7 @@ import { BlockPublicAccess, Bucket, BucketEncryption } from 'aws-cdk-lib/aws-s3'
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
+import * as cxapi from 'aws-cdk-lib/cx-api';
 import { SERVICE_NAME } from '../../functions/shared/logger.ts';
 import { METRICS_NAMESPACE } from '../../functions/shared/metrics.ts';
 import { OptimizerAlarms } from './alarms.ts';
@@ -67,6 +68,10 @@ export class OptimizerStack extends Stack {
 
   constructor(scope: Construct, id: string, props: OptimizerStackProps = {}) {
     super(scope, id, props);
+    // Without it CDK silently drops the Distributed Map's resultWriterV2 from the definition, and AWS
+    // would gather every child's output into the Map's result, bounded by 256 KiB. Set here, not in
+    // cdk.json, so that every app that builds this stack (tests, the local runner) gets the same definition.
+    this.node.setContext(cxapi.STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2, true);
     const logRetentionDays = props.logRetentionDays ?? DEFAULT_LOG_RETENTION_DAYS;
 
     this.secret = new Secret(this, 'GenesysClientSecret', {

@@ -14,9 +14,10 @@ import { parseScenario } from '../../infra/simulator/scenario.ts';
 import { startSimulator, type RecordedRequest, type Simulator } from '../../infra/simulator/server.ts';
 import { sharedTokenCache } from '../../functions/genesys/token-cache.ts';
 import type { ReportEntry } from '../../functions/domain/report.ts';
+import { MAX_API_BUDGET_PER_MINUTE } from '../../functions/domain/execution-input.ts';
 
 export const FAST = { settleSeconds: 0, healthPollSeconds: 1, healthTimeoutSeconds: 3 };
-export const RUN_TIMEOUT_MS = 90_000;
+export const RUN_TIMEOUT_MS = 170_000;
 
 export interface Run {
   sim: Simulator;
@@ -95,7 +96,7 @@ export function useLocalRuns(options: { onRun?: (run: Run) => void } = {}): Loca
    */
   const unpacedUnlessSet = (input: unknown): unknown =>
     typeof input === 'object' && input !== null && !Array.isArray(input) && !('apiBudgetPerMinute' in input)
-      ? { ...input, apiBudgetPerMinute: 100_000 }
+      ? { ...input, apiBudgetPerMinute: MAX_API_BUDGET_PER_MINUTE }
       : input;
 
   const startSim = async (scenario: unknown): Promise<Simulator> => {
@@ -171,7 +172,7 @@ export function entry(r: Run, id: string): ReportEntry {
 
 /** Every listed index is in the report exactly once, and nothing else is. */
 export function expectReportCovers(r: Run, ids: string[]): void {
-  expect(r.result.report, 'the run wrote a report').not.toBeNull();
+  expect(r.result.report, `the run wrote a report (the run's error: ${JSON.stringify(r.result.error)})`).not.toBeNull();
   const reported = r.result.report!.indexes.map((e) => e.id);
   expect([...reported].sort()).toEqual([...ids].sort());
   const s = r.result.report!.summary;

@@ -3,30 +3,34 @@
  * role's credentials; locally all functions run in one process, so the runner runs each
  * invocation inside `asPrincipal(name, …)` and every HTTP request made within it carries that
  * name to the local AWS endpoint, which evaluates the call against that role's policies. The
- * handlers and the SDK clients are untouched: the name rides on Node's own request hook.
+ * handlers and the SDK clients are untouched: the name is added where Node's http.request is
+ * called (the SDK's HTTP handler calls it through the module, and the call runs in the
+ * invocation's async context).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import diagnostics from 'node:diagnostics_channel';
-import type { ClientRequest } from 'node:http';
+import http from 'node:http';
 
 export const PRINCIPAL_HEADER = 'x-local-aws-principal';
 
 const current = new AsyncLocalStorage<string>();
 let installed = false;
 
+type RequestArgs = Parameters<typeof http.request>;
+
 function install(): void {
   if (installed) return;
-  const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
-  if (major < 22 || (major === 22 && minor < 12)) {
-    // The channel below is newer: without it every call would be refused as unsigned.
-    throw new Error(`a local run needs Node.js 22.12 or newer (the project's own Node 24 is what npm scripts use); this is ${process.version}`);
-  }
   installed = true;
-  // Published when a request object is created, before its headers are sent.
-  diagnostics.subscribe('http.client.request.created', (message) => {
+  const original = http.request;
+  // Before the request exists: a body sent with Expect: 100-continue has its headers on the wire at once.
+  http.request = function request(this: unknown, ...args: RequestArgs) {
     const name = current.getStore();
-    if (name) (message as { request: ClientRequest }).request.setHeader(PRINCIPAL_HEADER, name);
-  });
+    const options = args[0];
+    if (name && options && typeof options === 'object' && !(options instanceof URL)) {
+      const o = options as http.RequestOptions;
+      o.headers = { ...(o.headers as Record<string, string> | undefined), [PRINCIPAL_HEADER]: name };
+    }
+    return (original as (...a: RequestArgs) => http.ClientRequest).apply(this, args);
+  } as typeof http.request;
 }
 
 export function asPrincipal<T>(name: string, work: () => T): T {

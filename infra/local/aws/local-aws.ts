@@ -129,6 +129,53 @@ function proxy(req: IncomingMessage, res: ServerResponse, body: Buffer, port: nu
   upstream.end(body);
 }
 
+/** S3's page size for ListObjectsV2. */
+const S3_MAX_KEYS = 1000;
+const xmlUnescape = (v: string) => v.replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+const xmlEscape = (v: string) => v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/**
+ * ListObjectsV2 with S3's paging. s3rver makes its V2 continuation tokens with DES, which current
+ * OpenSSL (Node 17+) no longer has: any V2 listing of more than a page fails with InternalError.
+ * So the endpoint lists through s3rver's V1 (marker) paging and answers in V2's form, with S3's
+ * fields (KeyCount, IsTruncated, NextContinuationToken), so paging code runs as against S3.
+ */
+function listObjectsV2(res: ServerResponse, url: URL, port: number): void {
+  const q = url.searchParams;
+  const maxKeys = Math.min(S3_MAX_KEYS, Number(q.get('max-keys') ?? S3_MAX_KEYS));
+  const token = q.get('continuation-token');
+  const startAfter = token ? Buffer.from(token, 'base64url').toString('utf8') : (q.get('start-after') ?? '');
+  if (q.has('delimiter')) throw new Error('ListObjectsV2 with a delimiter is not one a local run serves');
+  const upstream = new URLSearchParams({ 'max-keys': String(maxKeys) });
+  if (q.has('prefix')) upstream.set('prefix', q.get('prefix')!);
+  if (startAfter) upstream.set('marker', startAfter);
+  const forward = httpRequest({ host: '127.0.0.1', port, method: 'GET', path: `${url.pathname}?${upstream}` }, async (up) => {
+    const body = (await readBody(up)).toString('utf8');
+    if (up.statusCode !== 200) {
+      res.writeHead(up.statusCode ?? 500, up.headers);
+      return res.end(body);
+    }
+    const page = body.match(/<Contents>[\s\S]*?<\/Contents>/g) ?? [];
+    const truncated = /<IsTruncated>true<\/IsTruncated>/.test(body);
+    const lastKey = page.length ? xmlUnescape(/<Key>([\s\S]*?)<\/Key>/.exec(page[page.length - 1]!)![1]!) : '';
+    const bucket = url.pathname.split('/')[1] ?? '';
+    const xml =
+      '<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' +
+      `<Name>${xmlEscape(bucket)}</Name><Prefix>${xmlEscape(q.get('prefix') ?? '')}</Prefix><KeyCount>${page.length}</KeyCount>` +
+      `<MaxKeys>${maxKeys}</MaxKeys><IsTruncated>${truncated}</IsTruncated>` +
+      (token ? `<ContinuationToken>${xmlEscape(token)}</ContinuationToken>` : '') +
+      (truncated ? `<NextContinuationToken>${Buffer.from(lastKey, 'utf8').toString('base64url')}</NextContinuationToken>` : '') +
+      `${page.join('')}</ListBucketResult>`;
+    res.writeHead(200, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(xml) });
+    res.end(xml);
+  });
+  forward.on('error', (err) => {
+    res.statusCode = 502;
+    res.end(String(err));
+  });
+  forward.end();
+}
+
 export async function startLocalAws(options: LocalAwsOptions): Promise<LocalAws> {
   const s3Dir = join(options.dir, 's3');
   mkdirSync(s3Dir, { recursive: true });
@@ -226,6 +273,7 @@ export async function startLocalAws(options: LocalAwsOptions): Promise<LocalAws>
         return jsonError(res, parsed.service, 'AccessDeniedException', decision.message);
       }
     }
+    if (parsed.service === 's3' && parsed.operation === 'ListObjectsV2') return listObjectsV2(res, url, s3Address.port);
     if (parsed.service === 's3') return proxy(req, res, body, s3Address.port, true);
     if (parsed.service === 'dynamodb') return proxy(req, res, body, dbPort, false);
     return serve(parsed, res);
