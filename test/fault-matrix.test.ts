@@ -1,5 +1,5 @@
 // The fault matrix: each row is a simulator scenario (plus, where the row needs it, an execution
-// input, a target or a Secrets Manager stub) executed through the synthesized state machine
+// input, a target, a secret's value or an IAM policy with a permission taken away) executed through the synthesized state machine
 // locally (infra/local/run-local.ts), with the real handlers calling the Genesys Cloud simulator
 // over real HTTP. Each row asserts how every index ended, what the simulator saw (how many PUTs
 // per index and when) and the report or, for a run that fails before it has a plan, the error.
@@ -8,13 +8,12 @@
 // nothing is lost (every index of the inventory is in the report exactly once). The last test
 // scans everything every row produced for the client secret, its Basic form and every token.
 //
-// Runs set process.env for the handlers, so the tests of this file run one after the other.
+// Runs share the file's local AWS and functions, so the tests of this file run one after the other.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createServer } from 'node:net';
 import { readFileSync } from 'node:fs';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { mockClient } from 'aws-sdk-client-mock';
 import type { LocalTarget } from '../infra/local/run-local.ts';
+import type { SecretValue } from '../infra/local/aws/local-aws.ts';
 import type { RecordedRequest, Simulator } from '../infra/simulator/server.ts';
 import { TokenStore } from '../infra/simulator/tokens.ts';
 import { DEFAULT_RETRIES, INPUT_FIELDS, MAX_API_BUDGET_PER_MINUTE } from '../functions/domain/execution-input.ts';
@@ -32,6 +31,7 @@ import {
   puts,
   useLocalRuns,
   type Run,
+  type RunExtras,
 } from './support/local-run.ts';
 
 // A recognisable OAuth client: every row's org uses it, and the leak scan looks for it.
@@ -73,10 +73,8 @@ beforeAll(() => {
   });
 });
 
-const sm = mockClient(SecretsManagerClient);
 afterAll(() => {
   issueSpy?.mockRestore();
-  sm.restore();
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -91,10 +89,12 @@ interface Row {
   input?: Record<string, unknown>;
   /** Overrides of the run's target (the simulator's URLs and the matrix's credentials). */
   target?: (sim: Simulator) => Partial<LocalTarget> | Promise<Partial<LocalTarget>>;
-  /** process.env for the run, restored afterwards. */
+  /** Function settings for the run, as the stack would set them (e.g. GENESYS_TIMEOUT_MS). */
   env?: Record<string, string>;
-  /** Stubs Secrets Manager for the run (the target then names the secret). */
-  secret?: (stub: typeof sm) => void;
+  /** Narrows the stack's IAM policies for the run (a permission taken away). */
+  iam?: RunExtras['iam'];
+  /** The run meets IAM denials (otherwise any fails the row). */
+  expectDenials?: boolean;
   /**
    * The ids the report must hold, each exactly once. Default: every id of the scenario.
    * null: the run fails before a plan exists, and there must be no report.
@@ -137,20 +137,12 @@ async function runRow(row: Row): Promise<Run> {
   currentLabel = row.name;
   const sim = await startSim(org(row.scenario));
   const input = { timing: FAST, ...UNPACED, ...row.input };
-  sm.reset();
-  row.secret?.(sm);
   const target = (await row.target?.(sim)) ?? {};
-  const saved = Object.fromEntries(Object.keys(row.env ?? {}).map((k) => [k, process.env[k]]));
-  Object.assign(process.env, row.env);
-  let r: Run;
-  try {
-    r = await runAgainst(sim, input, target);
-  } finally {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  }
+  const r = await runAgainst(sim, input, target, {
+    ...(row.iam ? { iam: row.iam } : {}),
+    ...(row.expectDenials ? { expectDenials: true } : {}),
+    ...(row.env ? { environment: row.env } : {}),
+  });
 
   // How the execution ended.
   if (row.error === null) {
@@ -761,51 +753,55 @@ matrix('malformed answers', [
 ]);
 
 // ---------------------------------------------------------------------------------------------
-// Credentials from Secrets Manager (the SDK stubbed in-process).
+// Credentials from Secrets Manager: the stack's secret in the local Secrets Manager endpoint, read
+// by the functions through the SDK under their roles' policies.
 
-const secretRow = (name: string, secretId: string, stub: (s: typeof sm) => void, cause: RegExp): Row => ({
+const secretRow = (name: string, secret: SecretValue, cause: RegExp, extras: Partial<Row> = {}): Row => ({
   name,
   scenario: { indexes: [index('a'), index('b')] },
-  target: () => ({ secretId, clientId: undefined, clientSecret: undefined }),
-  secret: stub,
+  target: () => ({ secret }),
   reported: null,
   error: { name: 'Config.Credentials', cause },
   check: (r) => {
     expect(r.sim.requests, 'no Genesys request').toHaveLength(0);
     expect(r.result.invocations).toMatchObject({ fetch: 1, optimize: 0, verify: 0, report: 0 });
     expect(r.result.error!.cause).not.toContain(SECRET);
-    expect(sm.commandCalls(GetSecretValueCommand).every((c) => c.args[0].input.SecretId === secretId)).toBe(true);
   },
+  ...extras,
 });
-const awsError = (name: string, message: string) => Object.assign(new Error(message), { name, $fault: 'client', $metadata: {} });
+const SECRET_ARN = /arn:aws:secretsmanager:us-east-1:123456789012:secret:[^ :]+/.source;
 
 matrix('credentials from Secrets Manager', [
   {
-    name: 'a good secret: the run reads it (GENESYS_SECRET_ID) and optimizes',
-    scenario: { indexes: [index('a'), index('b')] },
-    target: () => ({ secretId: 'fault-matrix/good', clientId: undefined, clientSecret: undefined }),
-    secret: (s) => s.on(GetSecretValueCommand, { SecretId: 'fault-matrix/good' }).resolves({ SecretString: JSON.stringify({ clientId: CLIENT_ID, clientSecret: SECRET }) }),
+    name: 'a good secret: the run reads it (GENESYS_SECRET_ID) once per function, not per invocation, and optimizes',
+    scenario: { indexes: [index('a'), index('b'), index('c')] },
     error: null,
     check: (r) => {
-      for (const id of ['a', 'b']) expect(entry(r, id).outcome).toBe('optimized');
+      for (const id of ['a', 'b', 'c']) expect(entry(r, id).outcome).toBe('optimized');
       expect(statuses(calls(r.sim, 'token'))).toEqual([200]);
-      // Cached for the run: read once per function module, not once per invocation.
-      expect(sm.commandCalls(GetSecretValueCommand).length).toBeGreaterThanOrEqual(1);
-      expect(sm.commandCalls(GetSecretValueCommand).length).toBeLessThan(r.result.invocations.optimize + r.result.invocations.verify + r.result.invocations.fetch);
+      const reads = Object.entries(r.result.callCounts).filter(([k]) => k.endsWith(' secretsmanager:GetSecretValue'));
+      // fetch, optimize and verify each read it once (cached): never validate or report, which hold no credentials.
+      expect(reads.map(([k]) => k.split(' ')[0]).sort()).toEqual(['fetch', 'optimize', 'verify']);
+      expect(reads.every(([, n]) => n === 1)).toBe(true);
     },
   },
-  secretRow('secret missing (ResourceNotFoundException): fails at once with Config.Credentials, no Genesys request', 'fault-matrix/missing',
-    (s) => s.on(GetSecretValueCommand).rejects(awsError('ResourceNotFoundException', "Secrets Manager can't find the specified secret.")),
-    /^secret fault-matrix\/missing: not found in Secrets Manager/),
-  secretRow('secret not JSON: fails at once with Config.Credentials, the value never quoted', 'fault-matrix/not-json',
-    (s) => s.on(GetSecretValueCommand).resolves({ SecretString: `clientId=${CLIENT_ID}\nclientSecret=${SECRET}` }),
-    /^secret fault-matrix\/not-json: the value is not JSON; expected \{"clientId": "\.\.\.", "clientSecret": "\.\.\."\}$/),
-  secretRow('secret without clientSecret: fails at once with Config.Credentials naming the field', 'fault-matrix/no-field',
-    (s) => s.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ clientId: CLIENT_ID, client_secret: SECRET }) }),
-    /^secret fault-matrix\/no-field: field clientSecret is missing$/),
-  secretRow('access to the secret denied: fails at once with Config.Credentials naming the permission', 'fault-matrix/denied',
-    (s) => s.on(GetSecretValueCommand).rejects(awsError('AccessDeniedException', 'User is not authorized to perform: secretsmanager:GetSecretValue')),
-    /^secret fault-matrix\/denied: access denied; the function's role needs secretsmanager:GetSecretValue/),
+  secretRow('secret missing (ResourceNotFoundException): fails at once with Config.Credentials, no Genesys request',
+    { error: { type: 'ResourceNotFoundException', message: "Secrets Manager can't find the specified secret." } },
+    new RegExp(`^secret ${SECRET_ARN}: not found in Secrets Manager`)),
+  secretRow('secret not JSON: fails at once with Config.Credentials, the value never quoted',
+    { secretString: `clientId=${CLIENT_ID}\nclientSecret=${SECRET}` },
+    new RegExp(`^secret ${SECRET_ARN}: the value is not JSON; expected \\{"clientId": "\\.\\.\\.", "clientSecret": "\\.\\.\\."\\}$`)),
+  secretRow('secret without clientSecret: fails at once with Config.Credentials naming the field',
+    { secretString: JSON.stringify({ clientId: CLIENT_ID, client_secret: SECRET }) },
+    new RegExp(`^secret ${SECRET_ARN}: field clientSecret is missing$`)),
+  secretRow('the fetch role without secretsmanager:GetSecretValue: IAM denies it as AWS would, and the run fails at once naming the permission',
+    { secretString: JSON.stringify({ clientId: CLIENT_ID, clientSecret: SECRET }) },
+    new RegExp(`^secret ${SECRET_ARN}: access denied; the function's role needs secretsmanager:GetSecretValue`),
+    {
+      iam: (iam) => iam.withoutAction('fetch', 'secretsmanager:GetSecretValue'),
+      expectDenials: true,
+      target: undefined,
+    }),
 ]);
 
 // ---------------------------------------------------------------------------------------------

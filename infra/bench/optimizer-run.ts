@@ -6,7 +6,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sharedTokenCache } from '../../functions/genesys/token-cache.ts';
 import { taskStates, type SynthesizedDefinition } from '../local/definition.ts';
 import { runLocally } from '../local/run-local.ts';
 import { parseScenario } from '../simulator/scenario.ts';
@@ -45,8 +44,6 @@ export async function runOptimizerBench(o: OptimizerRunOptions): Promise<OrgResu
 
   const sim = await startSimulator({ scenario });
   const storeDir = await mkdtemp(join(tmpdir(), 'optimizer-bench-'));
-  // The handlers share one token cache per process; a fresh simulator must not see an old token.
-  sharedTokenCache.clear();
   const label = `org ${o.indexes}`;
   let done = 0;
   let startedAt = 0;

@@ -15,16 +15,14 @@ import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } fro
 import { StateMachine, type RunOptions } from 'aws-local-stepfunctions';
 import type { RunReport } from '../../functions/domain/report.ts';
 import { errorMessageOf } from '../../functions/shared/lambda-cause.ts';
-import { startAsNewContainer } from '../../functions/shared/singletons.ts';
-import { sharedTokenCache } from '../../functions/genesys/token-cache.ts';
 import { runKey, runPrefix } from '../../functions/store/run-store.ts';
 import { IamAuthorizer } from './aws/iam.ts';
-import { asPrincipal } from './aws/identity.ts';
 import { ADMIN, startLocalAws, type LocalAws, type RecordedCall, type SecretValue } from './aws/local-aws.ts';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './aws/resources.ts';
 import { synthesizeDefinition, taskStates, type FunctionRole, type SynthesizedDefinition } from './definition.ts';
 import { runDistributedMap, type ChildRun } from './distributed-map.ts';
 import { forLocalEngine, standInForDistributedMaps } from './engine-definition.ts';
+import { LocalFunction } from './function-pool.ts';
 import { ExecutionQuota, QuotaExceeded } from './quotas.ts';
 
 export { forLocalEngine } from './engine-definition.ts';
@@ -68,6 +66,8 @@ export interface LocalRunOptions {
   onLogLine?: (line: string) => void;
   /** Reuse one synthesis across runs (tests). */
   synthesized?: SynthesizedDefinition;
+  /** Function settings as a stack setting would give them (GENESYS_TIMEOUT_MS, …), for this run. */
+  environment?: Record<string, string>;
   /** Changes the deployment's policies for this run (a test taking a permission away). */
   iam?: (iam: IamAuthorizer) => void;
   /** Stop waiting and fail the run after this long. */
@@ -96,6 +96,8 @@ export interface LocalRunResult {
   events: AnyEvent[];
   /** AWS calls IAM refused during the run. */
   denials: RecordedCall[];
+  /** AWS calls made during the run, by "principal service:Operation" (the runner's own not included). */
+  callCounts: Record<string, number>;
   aws: LocalAws;
 }
 
@@ -107,14 +109,28 @@ const HANDLER_MODULES: Record<FunctionRole, string> = {
   report: '../../functions/handlers/report.ts',
 };
 
-async function loadHandlers(): Promise<Record<FunctionRole, Handler>> {
-  const entries = await Promise.all(
-    (Object.entries(HANDLER_MODULES) as Array<[FunctionRole, string]>).map(async ([role, path]) => {
-      const mod = (await import(path)) as { handler: Handler };
-      return [role, mod.handler] as const;
-    }),
-  );
-  return Object.fromEntries(entries) as Record<FunctionRole, Handler>;
+/** The deployment's functions, kept per local AWS and environment (warm containers across runs). */
+const pools = new WeakMap<LocalAws, Map<string, Record<FunctionRole, LocalFunction>>>();
+
+function functionsFor(aws: LocalAws, environments: Record<FunctionRole, Record<string, string>>): Record<FunctionRole, LocalFunction> {
+  let byEnv = pools.get(aws);
+  if (!byEnv) {
+    byEnv = new Map();
+    pools.set(aws, byEnv);
+    const all = byEnv;
+    aws.onClose(async () => {
+      await Promise.all([...all.values()].flatMap((fns) => Object.values(fns).map((f) => f.close())));
+    });
+  }
+  const key = JSON.stringify(environments);
+  let fns = byEnv.get(key);
+  if (!fns) {
+    fns = Object.fromEntries(
+      (Object.keys(HANDLER_MODULES) as FunctionRole[]).map((role) => [role, new LocalFunction(role, new URL(HANDLER_MODULES[role], import.meta.url).href, environments[role])]),
+    ) as Record<FunctionRole, LocalFunction>;
+    byEnv.set(key, fns);
+  }
+  return fns;
 }
 
 /** What the Lambda runtime does with a thrown error: name → Error, JSON body → Cause. */
@@ -127,66 +143,23 @@ function asLambdaError(err: unknown): Error {
 
 const namedError = (name: string, message: string): Error => Object.assign(new Error(message), { name });
 
-/** Sets the handlers' environment for the run and puts the previous values back afterwards. */
-function withEnv(values: Record<string, string | undefined>): () => void {
-  const saved = Object.fromEntries(Object.keys(values).map((k) => [k, process.env[k]]));
-  const apply = (v: Record<string, string | undefined>) => {
-    for (const [k, value] of Object.entries(v)) {
-      if (value === undefined) delete process.env[k];
-      else process.env[k] = value;
-    }
-  };
-  apply(values);
-  return () => apply(saved);
-}
-
-/**
- * Sends the functions' JSON log lines to `sink` instead of the terminal while the run lasts.
- * Powertools writes INFO to stdout and WARN/ERROR to stderr, as Lambda would collect them.
- */
-function divertLogs(sink: (line: string) => void): () => void {
-  const streams = [process.stdout, process.stderr];
-  const originals = streams.map((stream) => stream.write.bind(stream));
-  streams.forEach((stream, i) => {
-    const original = originals[i]!;
-    stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-      const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
-      if (text.startsWith('{')) {
-        for (const line of text.split('\n')) if (line.trim()) sink(line);
-        return true;
-      }
-      return (original as (...a: unknown[]) => boolean)(chunk, ...rest);
-    }) as typeof stream.write;
-  });
-  return () => {
-    streams.forEach((stream, i) => {
-      stream.write = originals[i]!;
-    });
-  };
-}
-
 function causeText(cause: unknown): string {
   if (typeof cause !== 'string') return cause === undefined ? '' : JSON.stringify(cause);
   return errorMessageOf(cause);
 }
 
-const adminClients = new Map<string, { s3: S3Client; db: DynamoDBClient }>();
-function admin(aws: LocalAws) {
-  let c = adminClients.get(aws.endpoint);
-  if (!c) {
-    const config = { endpoint: aws.endpoint, region: LOCAL_REGION, credentials: { accessKeyId: 'LOCAL', secretAccessKey: 'local' } };
-    c = { s3: new S3Client({ ...config, forcePathStyle: true }), db: new DynamoDBClient(config) };
-    adminClients.set(aws.endpoint, c);
-  }
-  return c;
+/** Clients that sign as `principal` (the runner itself, or the state machine's role). */
+function clientsAs(aws: LocalAws, principal: string) {
+  const config = { endpoint: aws.endpoint, region: LOCAL_REGION, credentials: { accessKeyId: principal, secretAccessKey: 'local' } };
+  return { s3: new S3Client({ ...config, forcePathStyle: true }), db: new DynamoDBClient(config) };
 }
 
 /** The stack's resources in the local AWS, as `cdk deploy` would create them (idempotent). */
 async function provision(aws: LocalAws, synthesized: SynthesizedDefinition, target: LocalTarget): Promise<{ bucket: string }> {
   const { resources } = synthesized;
-  const { s3, db } = admin(aws);
+  const { s3, db } = clientsAs(aws, ADMIN);
   const bucket = resources.only('AWS::S3::Bucket').name;
-  await asPrincipal(ADMIN, async () => {
+  await (async () => {
     try {
       await s3.send(new CreateBucketCommand({ Bucket: bucket }));
     } catch (err) {
@@ -200,7 +173,7 @@ async function provision(aws: LocalAws, synthesized: SynthesizedDefinition, targ
         if (!(err instanceof ResourceInUseException)) throw err;
       }
     }
-  });
+  })();
   for (const [id] of resources.ofType('AWS::Events::EventBus')) aws.eventBuses.add(resources.byId.get(id)!.name);
   const secret = resources.only('AWS::SecretsManager::Secret');
   aws.secretArns.set(secret.name, secret.arn);
@@ -211,37 +184,28 @@ async function provision(aws: LocalAws, synthesized: SynthesizedDefinition, targ
 }
 
 /**
- * The functions' environment: each variable the template sets on a function, resolved to the
- * local resources (all functions share this process, so a variable two functions set differently
- * is refused), and the SDK pointed at the local AWS.
+ * Each function's environment, as Lambda gives it: the variables the template sets on that
+ * function, resolved to the local resources, and credentials naming its role (the local AWS
+ * endpoint knows the caller by them, as AWS knows a role's session by its credentials).
  */
-function functionEnvironment(synthesized: SynthesizedDefinition, aws: LocalAws): Record<string, string | undefined> {
-  const env: Record<string, string> = {};
-  for (const [id, fn] of synthesized.resources.ofType('AWS::Lambda::Function')) {
+function functionEnvironments(synthesized: SynthesizedDefinition, aws: LocalAws, overrides: Record<string, string>): Record<FunctionRole, Record<string, string>> {
+  const out = {} as Record<FunctionRole, Record<string, string>>;
+  for (const [arn, role] of synthesized.functionsByArn) {
+    const [, fn] = synthesized.resources.ofType('AWS::Lambda::Function').find(([id]) => synthesized.resources.byId.get(id)!.arn === arn)!;
     const vars = synthesized.resources.resolve(fn.Properties?.Environment?.Variables ?? {}) as Record<string, string>;
-    for (const [k, v] of Object.entries(vars)) {
-      if (k === 'NODE_OPTIONS') continue;
-      if (env[k] !== undefined && env[k] !== v) throw new Error(`${id} sets ${k}=${v}, another function ${env[k]}: a local run cannot give both`);
-      env[k] = v;
-    }
+    const { NODE_OPTIONS: _sourceMaps, ...rest } = vars;
+    out[role] = {
+      ...rest,
+      ...overrides,
+      AWS_ENDPOINT_URL: aws.endpoint,
+      AWS_REGION: LOCAL_REGION,
+      AWS_DEFAULT_REGION: LOCAL_REGION,
+      AWS_ACCESS_KEY_ID: role,
+      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_EC2_METADATA_DISABLED: 'true',
+    };
   }
-  return {
-    ...env,
-    // Only the stack's settings: nothing from the shell may stand in for the secret or the bucket.
-    GENESYS_CLIENT_ID: undefined,
-    GENESYS_CLIENT_SECRET: undefined,
-    GENESYS_API_URL: undefined,
-    GENESYS_LOGIN_URL: undefined,
-    GENESYS_REGION: env['GENESYS_REGION'],
-    AWS_ENDPOINT_URL: aws.endpoint,
-    AWS_REGION: LOCAL_REGION,
-    AWS_DEFAULT_REGION: LOCAL_REGION,
-    AWS_ACCESS_KEY_ID: 'LOCAL',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_SESSION_TOKEN: undefined,
-    AWS_PROFILE: undefined,
-    AWS_EC2_METADATA_DISABLED: 'true',
-  };
+  return out;
 }
 
 export async function runLocally(options: LocalRunOptions): Promise<LocalRunResult> {
@@ -253,8 +217,9 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
   options.iam?.(iam);
   aws.iam = iam;
   const denialsBefore = aws.denials.length;
+  const countsBefore = new Map(aws.counts);
 
-  const handlers = await loadHandlers();
+  const functions = functionsFor(aws, functionEnvironments(synthesized, aws, options.environment ?? {}));
   const tasks = taskStates(synthesized.definition, synthesized.functionsByArn);
   const arnOf = new Map([...synthesized.functionsByArn].map(([arn, role]) => [role, arn]));
   const timeoutOf = new Map<FunctionRole, number>();
@@ -292,7 +257,7 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
     let output: unknown;
     try {
       output = await Promise.race([
-        asPrincipal(role, () => handlers[role](structuredClone(input) as never)),
+        functions[role].invoke(input),
         new Promise((_, reject) => {
           timer = setTimeout(() => reject(namedError('Sandbox.Timedout', `Task timed out after ${seconds.toFixed(2)} seconds`)), seconds * 1000);
         }),
@@ -346,7 +311,8 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
     abortAll();
   };
 
-  const { s3 } = admin(aws);
+  const { s3: stateMachineS3 } = clientsAs(aws, 'stateMachine');
+  const { s3 } = clientsAs(aws, ADMIN);
   const runningChildren = new Set<ReturnType<StateMachine['run']>>();
   const abortAll = () => {
     for (const c of runningChildren) c.abort();
@@ -418,8 +384,8 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
             stopChildren: () => {
               for (const c of runningChildren) c.abort();
             },
-            getObject: (Bucket, Key) => asPrincipal('stateMachine', async () => (await s3.send(new GetObjectCommand({ Bucket, Key }))).Body!.transformToString('utf-8')),
-            putObject: (Bucket, Key, Body) => asPrincipal('stateMachine', async () => void (await s3.send(new PutObjectCommand({ Bucket, Key, Body, ContentType: 'application/json' })))),
+            getObject: async (Bucket, Key) => (await stateMachineS3.send(new GetObjectCommand({ Bucket, Key }))).Body!.transformToString('utf-8'),
+            putObject: async (Bucket, Key, Body) => void (await stateMachineS3.send(new PutObjectCommand({ Bucket, Key, Body, ContentType: 'application/json' }))),
             authorize: (action, resource) => iam.authorize('stateMachine', { action, resource }),
           },
           mapName,
@@ -435,12 +401,10 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
 
   const { bucket } = await provision(aws, synthesized, options.target);
   // Each run's functions start as new containers: no secret, token or client cached by the last run.
-  startAsNewContainer();
-  sharedTokenCache.clear();
-  const restoreEnv = withEnv(functionEnvironment(synthesized, aws));
+  await Promise.all(Object.values(functions).map((f) => f.newContainer()));
   // Registered like Step Functions lists RUNNING executions, so the run guard sees this run.
   const unregister = aws.executions.register({ executionArn: executionId, stateMachineArn: stateMachine.arn, name, startDate: startTime, input: JSON.stringify(options.input ?? {}), pid: process.pid });
-  const restoreLogs = options.onLogLine ? divertLogs(options.onLogLine) : () => {};
+  for (const f of Object.values(functions)) f.logSink = options.onLogLine ?? null;
   let failure: { name: string; cause: string } | null = null;
   let output: unknown = null;
   let timer: NodeJS.Timeout | undefined;
@@ -473,8 +437,7 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
     failure = { name: err.name, cause: err.message };
   } finally {
     if (timer) clearTimeout(timer);
-    restoreLogs();
-    restoreEnv();
+    for (const f of Object.values(functions)) f.logSink = null;
     unregister();
   }
   if (parentFailure) failure = parentFailure;
@@ -482,7 +445,7 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
   const reportKey = runKey(executionId, 'report');
   let report: RunReport | null = null;
   try {
-    report = await asPrincipal(ADMIN, async () => JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: reportKey }))).Body!.transformToString('utf-8')) as RunReport);
+    report = JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: reportKey }))).Body!.transformToString('utf-8')) as RunReport;
   } catch {
     report = null;
   }
@@ -501,6 +464,9 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
     invocations,
     events,
     denials: aws.denials.slice(denialsBefore),
+    callCounts: Object.fromEntries(
+      [...aws.counts].map(([k, n]) => [k, n - (countsBefore.get(k) ?? 0)] as const).filter(([k, n]) => n > 0 && !k.startsWith(`${ADMIN} `)),
+    ),
     aws,
   };
   if (ownAws) await ownAws.close();

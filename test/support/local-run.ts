@@ -12,7 +12,6 @@ import { startLocalAws, type LocalAws } from '../../infra/local/aws/local-aws.ts
 import { synthesizeDefinition, type SynthesizedDefinition } from '../../infra/local/definition.ts';
 import { parseScenario } from '../../infra/simulator/scenario.ts';
 import { startSimulator, type RecordedRequest, type Simulator } from '../../infra/simulator/server.ts';
-import { sharedTokenCache } from '../../functions/genesys/token-cache.ts';
 import type { ReportEntry } from '../../functions/domain/report.ts';
 import { MAX_API_BUDGET_PER_MINUTE } from '../../functions/domain/execution-input.ts';
 
@@ -34,6 +33,8 @@ export interface RunExtras {
   iam?: LocalRunOptions['iam'];
   /** The run is expected to meet IAM denials; otherwise any denial fails the test. */
   expectDenials?: boolean;
+  /** Function settings as a stack setting would give them. */
+  environment?: Record<string, string>;
 }
 
 /** A valid index record (qualifies under the default policy) with a fast behaviour unless told otherwise. */
@@ -107,8 +108,6 @@ export function useLocalRuns(options: { onRun?: (run: Run) => void } = {}): Loca
 
   const runAgainst = async (sim: Simulator, input: unknown, target: Partial<LocalTarget> = {}, extras: RunExtras = {}): Promise<Run> => {
     if (!aws || !awsDir) throw new Error('useLocalRuns: the local AWS starts in beforeAll');
-    // A token cached by an earlier test for a simulator on the same (reused) port would cost a 401.
-    sharedTokenCache.clear();
     const lines: string[] = [];
     const started = Date.now();
     const result = await runLocally({
@@ -120,6 +119,7 @@ export function useLocalRuns(options: { onRun?: (run: Run) => void } = {}): Loca
       synthesized: synthesized ?? synthesizeDefinition(),
       timeoutMs: RUN_TIMEOUT_MS,
       ...(extras.iam ? { iam: extras.iam } : {}),
+      ...(extras.environment ? { environment: extras.environment } : {}),
     });
     const run: Run = { sim, result, lines, storeDir: result.runDir, wallMs: Date.now() - started };
     options.onRun?.(run);

@@ -16,9 +16,8 @@ import dynalite from 'dynalite';
 import S3rver from 's3rver';
 import { parseAwsRequest, type ParsedRequest } from './aws-request.ts';
 import type { IamAuthorizer } from './iam.ts';
-import { PRINCIPAL_HEADER } from './identity.ts';
 
-/** The runner's own calls (creating the bucket and table, reading a report back) are made as this. */
+/** The runner's own calls (creating the bucket and table, reading a report back) are signed as this. */
 export const ADMIN = 'local-admin';
 
 export interface RecordedCall {
@@ -69,6 +68,8 @@ export interface LocalAws {
   events: Array<{ EventBusName?: string; Source?: string; DetailType?: string; Detail?: string }>;
   /** Step Functions' list of executions, as the run guard sees it. */
   executions: { register(e: LocalExecution): () => void };
+  /** Work to do before the servers stop (the runner's function workers). */
+  onClose(work: () => Promise<void>): void;
   close(): Promise<void>;
 }
 
@@ -111,7 +112,6 @@ function s3Error(res: ServerResponse, status: number, code: string, message: str
 
 function proxy(req: IncomingMessage, res: ServerResponse, body: Buffer, port: number, stripAuth: boolean): void {
   const headers = { ...req.headers };
-  delete headers[PRINCIPAL_HEADER];
   // s3rver checks signatures against its own keys; IAM was evaluated here already.
   if (stripAuth) {
     delete headers['authorization'];
@@ -245,10 +245,12 @@ export async function startLocalAws(options: LocalAwsOptions): Promise<LocalAws>
   };
 
   const local = {} as LocalAws;
+  const closers: Array<() => Promise<void>> = [];
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const body = await readBody(req);
     const url = new URL(req.url ?? '/', 'http://local');
-    const principal = String(req.headers[PRINCIPAL_HEADER] ?? '');
+    // The caller is known by its credentials, as AWS knows a role's session: each local function signs with its role's name.
+    const principal = /Credential=([^/]+)\//.exec(String(req.headers['authorization'] ?? ''))?.[1] ?? '';
     let parsed: ParsedRequest;
     try {
       parsed = parseAwsRequest(req.method ?? 'GET', url, req.headers, body, secretArns);
@@ -262,7 +264,7 @@ export async function startLocalAws(options: LocalAwsOptions): Promise<LocalAws>
           ? { allowed: true, message: '' }
           : principal && local.iam
             ? await local.iam.authorize(principal, check)
-            : { allowed: false, message: `an AWS call made outside any function invocation (${check.action} on ${check.resource}): a local run cannot tell whose role signs it` };
+            : { allowed: false, message: `the request is signed by ${principal || 'no one'}, not a principal of this stack (${check.action} on ${check.resource})` };
       const call: RecordedCall = { principal: principal || '(none)', service: parsed.service, operation: parsed.operation, resource: check.resource, allowed: decision.allowed, at };
       if (options.recordCalls) calls.push(call);
       const countKey = `${call.principal} ${parsed.service}:${parsed.operation}`;
@@ -307,7 +309,11 @@ export async function startLocalAws(options: LocalAwsOptions): Promise<LocalAws>
         return () => rmSync(file, { force: true });
       },
     },
+    onClose: (work) => {
+      closers.push(work);
+    },
     close: async () => {
+      for (const work of closers.splice(0)) await work();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await s3.close();
