@@ -102,7 +102,7 @@ const BEFORE_MAP: Step['events'] = [
   entered('FetchInventory'),
   exited('FetchInventory', { config: CONFIG, fetch: { status: 'listed', indexes: 4, pages: 1 } }),
   entered('MakePlan'),
-  exited('MakePlan', { config: CONFIG, plan: { indexes: ['a', 'b', 'c'], skipped: 1 } }),
+  exited('MakePlan', { config: CONFIG, plan: { itemsKey: 'runs/sm/e/items.json', resultsPrefix: 'runs/sm/e/map-results', qualifying: 3, total: 4, skipped: 1 } }),
   entered('ProbeLatencyBefore'),
   exited('ProbeLatencyBefore', { latency: { before: { status: 'measured', latencyMs: 120 } } }),
   entered('OptimizeIndexes', 'MapStateEntered'),

@@ -201,8 +201,9 @@ matrix('the token endpoint', [
     error: null,
     check: (r) => {
       const t = calls(r.sim, 'token');
-      expect(statuses(t)).toEqual([503, 200]);
-      gaps(t).forEach(atLeast(2000));
+      // Each function that calls Genesys (fetch, optimize, verify) runs in containers of its own and gets its own token, as in Lambda.
+      expect(statuses(t)).toEqual([503, 200, 200, 200]);
+      expect(t[1]!.at - t[0]!.at).toBeGreaterThanOrEqual(2000);
       expect(calls(r.sim, 'list')[0]!.at).toBeGreaterThanOrEqual(t[1]!.at);
       for (const id of ['a', 'b']) expect(entry(r, id).outcome).toBe('optimized');
     },
@@ -214,8 +215,9 @@ matrix('the token endpoint', [
     error: null,
     check: (r) => {
       const t = calls(r.sim, 'token');
-      expect(t.map((q) => [q.status, q.abandoned ?? false])).toEqual([[0, true], [200, false]]);
-      gaps(t).forEach(atLeast(2000));
+      // One token per function that calls Genesys, as in Lambda; the first (fetch's) was abandoned once.
+      expect(t.map((q) => [q.status, q.abandoned ?? false])).toEqual([[0, true], [200, false], [200, false], [200, false]]);
+      expect(t[1]!.at - t[0]!.at).toBeGreaterThanOrEqual(2000);
       for (const id of ['a', 'b']) expect(entry(r, id).outcome).toBe('optimized');
     },
   },
@@ -233,15 +235,16 @@ matrix('the token endpoint', [
   },
   {
     name: 'token revoked mid-run (401 on an API call): one new token, the same call repeated once, the run carries on',
-    // 12 API calls (list, 2 probes, 3 per index); revoked after 6 uses: exactly one revocation.
-    scenario: { org: { revokeTokenAfterUses: 6 }, indexes: [index('a'), index('b'), index('c')] },
+    // Each function has its own token: fetch 1 use (the list), verify 5 (2 probes, 3 reads), optimize 6
+    // (pre-check and PUT per index). Revoked after 5 uses: exactly one revocation, optimize's.
+    scenario: { org: { revokeTokenAfterUses: 5 }, indexes: [index('a'), index('b'), index('c')] },
     input: { maxConcurrency: 1 },
     error: null,
     check: (r) => {
       const seq = [...r.sim.requests].sort((x, y) => x.at - y.at);
       const unauthorized = seq.filter((q) => q.status === 401);
       expect(unauthorized).toHaveLength(1);
-      expect(statuses(calls(r.sim, 'token'))).toEqual([200, 200]);
+      expect(statuses(calls(r.sim, 'token'))).toEqual([200, 200, 200, 200]);
       const i = seq.indexOf(unauthorized[0]!);
       expect(seq[i + 1]!.endpoint).toBe('token');
       expect({ endpoint: seq[i + 2]!.endpoint, indexId: seq[i + 2]!.indexId }).toEqual({ endpoint: unauthorized[0]!.endpoint, indexId: unauthorized[0]!.indexId });
@@ -263,18 +266,16 @@ matrix('a permission the OAuth client lacks (403)', [
     check: (r) => expect(statuses(calls(r.sim, 'list'))).toEqual([403]),
   },
   {
-    name: 'on the PUT (search:write): failed naming search:write after one PUT each until the run-level stop, the run fails with Genesys.Forbidden',
+    name: 'on the PUT (search:write): the first index fails naming search:write and the run stops at once, failing with Genesys.Forbidden',
     scenario: { org: { deniedPermissions: ['search:write'] }, indexes: ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'].map((id) => index(id)) },
     input: { maxConcurrency: 1 },
     error: { name: 'Genesys.Forbidden', cause: /^PUT \/api\/v2\/search\/indexes\/a: forbidden \(403\): the OAuth client's role lacks the permission search:write/ },
     check: (r) => {
-      for (const id of ['a', 'b', 'c', 'd', 'e']) {
-        expect(entry(r, id)).toMatchObject({ outcome: 'failed', reason: expect.stringContaining("the OAuth client's role lacks the permission search:write") });
-        expect(statuses(puts(r.sim, id))).toEqual([403]);
-      }
-      // Every PUT would be refused alike; the run-level stop holds the rest back (safety.minIndexesBeforeStop 5).
-      for (const id of ['f', 'g', 'h']) {
-        expect(entry(r, id).reason).toMatch(/^run stopped: /);
+      expect(entry(r, 'a')).toMatchObject({ outcome: 'failed', reason: expect.stringContaining("the OAuth client's role lacks the permission search:write") });
+      expect(statuses(puts(r.sim, 'a'))).toEqual([403]);
+      // Every PUT would be refused alike: the rest are held back at once, not after safety.minIndexesBeforeStop failures.
+      for (const id of ['b', 'c', 'd', 'e', 'f', 'g', 'h']) {
+        expect(entry(r, id)).toMatchObject({ outcome: 'skipped', reason: expect.stringMatching(/^run stopped: index a failed with Genesys\.Forbidden/) });
         expect(puts(r.sim, id)).toHaveLength(0);
       }
     },
@@ -449,8 +450,11 @@ function rateLimitedRow(n: number, maxConcurrency: number, perWindow: number, wi
       }
       const throttled = r.sim.requests.filter((q) => q.status === 429);
       expect(throttled.length, 'the limit really was hit').toBeGreaterThan(0);
-      // Never faster than the window allows, counting only the calls it let through.
-      const served = r.sim.requests.filter((q) => q.endpoint !== 'token' && q.status !== 429).length;
+      // Never faster than the window allows, counting only the calls it let through. The limit is per
+      // token, and each function that calls Genesys has its own: the busiest token bounds the time.
+      const servedByToken = new Map<string, number>();
+      for (const q of r.sim.requests) if (q.endpoint !== 'token' && q.status !== 429) servedByToken.set(q.tokenId ?? '', (servedByToken.get(q.tokenId ?? '') ?? 0) + 1);
+      const served = Math.max(...servedByToken.values());
       expect(r.wallMs).toBeGreaterThanOrEqual(Math.floor((served - 1) / perWindow) * windowSeconds * 1000);
       const perCall = new Map<string, number>();
       for (const q of throttled) perCall.set(`${q.endpoint} ${q.indexId ?? ''}`, (perCall.get(`${q.endpoint} ${q.indexId ?? ''}`) ?? 0) + 1);
@@ -775,10 +779,13 @@ matrix('credentials from Secrets Manager', [
   {
     name: 'a good secret: the run reads it (GENESYS_SECRET_ID) once per function, not per invocation, and optimizes',
     scenario: { indexes: [index('a'), index('b'), index('c')] },
+    // One index at a time: concurrent first invocations would each read it, as concurrent cold containers do.
+    input: { maxConcurrency: 1 },
     error: null,
     check: (r) => {
       for (const id of ['a', 'b', 'c']) expect(entry(r, id).outcome).toBe('optimized');
-      expect(statuses(calls(r.sim, 'token'))).toEqual([200]);
+      // One token per function that calls Genesys, as each has its own containers in Lambda.
+      expect(statuses(calls(r.sim, 'token'))).toEqual([200, 200, 200]);
       const reads = Object.entries(r.result.callCounts).filter(([k]) => k.endsWith(' secretsmanager:GetSecretValue'));
       // fetch, optimize and verify each read it once (cached): never validate or report, which hold no credentials.
       expect(reads.map(([k]) => k.split(' ')[0]).sort()).toEqual(['fetch', 'optimize', 'verify']);
@@ -845,8 +852,9 @@ matrix('the run-level stop (safety)', [
 // ---------------------------------------------------------------------------------------------
 // Bad execution input: fails fast, before any Genesys call.
 
-const HUGE_ID_LIST = Array.from({ length: 20_000 }, (_, i) => `index-${String(i).padStart(5, '0')}`);
-const LONG = 'x'.repeat(300_000);
+// Under Step Functions' 256 KiB execution input (anything larger never starts: below), over what the input check allows.
+const HUGE_ID_LIST = Array.from({ length: 17_000 }, (_, i) => `index-${String(i).padStart(5, '0')}`);
+const LONG = 'x'.repeat(200_000);
 
 describe('bad execution input fails fast with Input.Invalid naming the field', () => {
   const cases: Array<[string, unknown, RegExp]> = [
@@ -877,10 +885,10 @@ describe('bad execution input fails fast with Input.Invalid naming the field', (
     // subsets
     ['an empty index subset', { indexIds: [] }, /^indexIds: is empty; leave it out to optimize every index$/],
     // huge inputs
-    [`${HUGE_ID_LIST.length} index ids (${Math.round(JSON.stringify(HUGE_ID_LIST).length / 1024)} KB)`, { indexIds: HUGE_ID_LIST }, /^indexIds: is 273\.5 KiB as JSON \(20000 ids\); at most 200 KiB, because the execution input must fit Step Functions' 256 KiB quota$/],
-    ['a 300 KB string as a value', { dryRun: LONG }, /^dryRun: must be true or false, got the string "x{40}…"$/],
-    ['a 300 KB index id', { indexIds: [LONG] }, /^indexIds\[0\]: is longer than 200 characters$/],
-    ['a 300 KB field name', { [LONG]: true }, /^x{40}…: unknown field; allowed here: dryRun, indexIds/],
+    [`${HUGE_ID_LIST.length} index ids (${Math.round(JSON.stringify(HUGE_ID_LIST).length / 1024)} KB)`, { indexIds: HUGE_ID_LIST }, /^indexIds: is 232\.5 KiB as JSON \(17000 ids\); at most 200 KiB, because the execution input must fit Step Functions' 256 KiB quota$/],
+    ['a 200 KB string as a value', { dryRun: LONG }, /^dryRun: must be true or false, got the string "x{40}…"$/],
+    ['a 200 KB index id', { indexIds: [LONG] }, /^indexIds\[0\]: is longer than 200 characters$/],
+    ['a 200 KB field name', { [LONG]: true }, /^x{40}…: unknown field; allowed here: dryRun, indexIds/],
   ];
 
   for (const [what, input, cause] of cases) {
@@ -898,6 +906,17 @@ describe('bad execution input fails fast with Input.Invalid naming the field', (
       expect(r.result.invocations).toEqual({ fetch: 0, validate: 1, optimize: 0, verify: 0, report: 0 });
     });
   }
+
+  it('an input over 256 KiB: never starts, as StartExecution refuses it, naming its size', async () => {
+    currentLabel = 'bad input: over the execution input quota';
+    const sim = await startSim(org({ indexes: [index('a')] }));
+    const r = await runAgainst(sim, { indexIds: Array.from({ length: 20_000 }, (_, i) => `index-${String(i).padStart(5, '0')}`) });
+    expect(r.result.status).toBe('FAILED');
+    expect(r.result.error?.name).toBe('InvalidExecutionInput');
+    expect(r.result.error?.cause).toMatch(/^the execution input is \d+ bytes, more than the 262144 bytes Step Functions accepts/);
+    expect(r.result.invocations).toEqual({ fetch: 0, validate: 0, optimize: 0, verify: 0, report: 0 });
+    expect(r.sim.requests).toHaveLength(0);
+  });
 
   it('an index subset the org does not have: lists, then fails naming the unknown ids, never PUTs', async () => {
     currentLabel = 'bad input: unknown subset';

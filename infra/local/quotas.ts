@@ -33,14 +33,18 @@ export class ExecutionQuota {
     const bytes = payloadBytes(value);
     this.maxPayloadBytes = Math.max(this.maxPayloadBytes, bytes);
     if (bytes > MAX_PAYLOAD_BYTES) {
-      throw new QuotaExceeded('States.DataLimitExceeded', `${this.label}: ${what} is ${bytes} bytes, more than the ${MAX_PAYLOAD_BYTES}-byte payload quota`);
+      // AWS's own words for it, then which state and by how much.
+      throw new QuotaExceeded(
+        'States.DataLimitExceeded',
+        `The state/task returned a result with a size exceeding the maximum number of bytes service limit: ${this.label}, ${what} is ${bytes} bytes (quota ${MAX_PAYLOAD_BYTES})`,
+      );
     }
   }
 
   events(count: number, what: string): void {
     this.historyEvents += count;
     if (this.historyEvents > MAX_HISTORY_EVENTS) {
-      throw new QuotaExceeded('States.Runtime', `${this.label}: ${what} takes its history past ${MAX_HISTORY_EVENTS} events, the quota of one execution`);
+      throw new QuotaExceeded('States.Runtime', `The execution reached the maximum number of history events (${MAX_HISTORY_EVENTS}): ${this.label}, at ${what}`);
     }
   }
 }

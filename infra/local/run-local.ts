@@ -23,7 +23,7 @@ import { synthesizeDefinition, taskStates, type FunctionRole, type SynthesizedDe
 import { runDistributedMap, type ChildRun } from './distributed-map.ts';
 import { forLocalEngine, standInForDistributedMaps } from './engine-definition.ts';
 import { LocalFunction } from './function-pool.ts';
-import { ExecutionQuota, QuotaExceeded } from './quotas.ts';
+import { ExecutionQuota, MAX_PAYLOAD_BYTES, payloadBytes, QuotaExceeded } from './quotas.ts';
 
 export { forLocalEngine } from './engine-definition.ts';
 
@@ -306,7 +306,7 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
   const parentQuota = new ExecutionQuota(`execution ${name}`);
   let parentFailure: { name: string; cause: string } | null = null;
   let parentExecution: ReturnType<StateMachine['run']> | null = null;
-  const failParent = (e: QuotaExceeded) => {
+  const failParent = (e: Error) => {
     parentFailure ??= { name: e.name, cause: e.message };
     abortAll();
   };
@@ -393,7 +393,8 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
           input,
         );
       } catch (err) {
-        if (err instanceof QuotaExceeded) failParent(err);
+        // Neither can be caught (States.ALL does not match them): they end the execution.
+        if (err instanceof QuotaExceeded || (err as Error).name === 'States.Runtime') failParent(err as Error);
         throw err;
       }
     };
@@ -409,7 +410,10 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
   let output: unknown = null;
   let timer: NodeJS.Timeout | undefined;
   try {
-    parentQuota.payload('the execution input', options.input);
+    if (payloadBytes(options.input ?? {}) > MAX_PAYLOAD_BYTES) {
+      // StartExecution refuses it: the execution never exists.
+      throw Object.assign(new Error(`the execution input is ${payloadBytes(options.input ?? {})} bytes, more than the ${MAX_PAYLOAD_BYTES} bytes Step Functions accepts`), { name: 'InvalidExecutionInput' });
+    }
     const execution = parent.run(options.input as never, { noThrowOnAbort: true, overrides: { taskResourceLocalHandlers: parentHandlers }, context: context as never });
     parentExecution = execution;
     if (options.timeoutMs) {
@@ -433,8 +437,8 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
     }
     await consume;
   } catch (err) {
-    if (!(err instanceof QuotaExceeded)) throw err;
-    failure = { name: err.name, cause: err.message };
+    if (!(err instanceof QuotaExceeded) && (err as Error).name !== 'InvalidExecutionInput') throw err;
+    failure = { name: (err as Error).name, cause: (err as Error).message };
   } finally {
     if (timer) clearTimeout(timer);
     for (const f of Object.values(functions)) f.logSink = null;

@@ -4,7 +4,7 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Fault, Scenario } from './scenario.ts';
 import { FaultQueue } from './faults.ts';
 import { IndexRuntime } from './indexes.ts';
@@ -33,6 +33,8 @@ export interface RecordedRequest {
   /** True when the client closed the connection before a delayed answer was ready (its timeout). */
   abandoned?: boolean;
   correlationId: string;
+  /** Which access token the call carried, as a short hash (never the token): rate limits are per token. */
+  tokenId?: string;
 }
 
 export interface SimulatorOptions {
@@ -387,6 +389,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
   function admitApiCall(x: Exchange, req: IncomingMessage, endpoint: Endpoint): boolean {
     const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
     const token = m?.[1];
+    if (token !== undefined) x.rec.tokenId = createHash('sha256').update(token).digest('hex').slice(0, 8);
     const check = token === undefined ? undefined : tokens.use(token);
     if (token === undefined || check === undefined || !check.ok) {
       x.res.setHeader('inin-ratelimit-count', '0');

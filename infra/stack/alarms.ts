@@ -44,7 +44,14 @@ export class OptimizerAlarms extends Construct {
       pendingWindow: Duration.days(7),
     });
     this.key.addToResourcePolicy(
-      new PolicyStatement({ sid: 'CloudWatchAlarmsPublish', principals: [cloudwatch], actions: ['kms:Decrypt', 'kms:GenerateDataKey*'], resources: ['*'] }),
+      new PolicyStatement({
+        sid: 'CloudWatchAlarmsPublish',
+        principals: [cloudwatch],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        // Only this account's alarms may use the key (the confused-deputy guard AWS recommends for service principals).
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+      }),
     );
 
     this.topic = new Topic(this, 'Topic', {

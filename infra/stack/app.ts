@@ -16,6 +16,9 @@
  *   scheduleInput       execution input of scheduled runs, as JSON            default {}
  *                       (checked at synth like the state machine checks it: a typo fails the deploy)
  *   alarmEmail          e-mail address subscribed to the alarm topic          default none
+ *   genesysTimeoutMs    per-request timeout of each Genesys call, in ms       default the client's (10000)
+ *   genesysIndexesPath  the index endpoints' path (/api/v2/...), should Genesys' differ   default /api/v2/search/indexes
+ *   genesysAnalyticsQueryPath  the latency probe's path   default /api/v2/analytics/conversations/details/query
  *   nag                 false: skip the cdk-nag AwsSolutions checks at synth  default true
  *
  * With nag on, a finding that infra/stack/nag.ts does not acknowledge stops the synth (and the deploy).

@@ -44,6 +44,12 @@ export interface OptimizerStackProps extends StackProps {
   scheduleEnabled?: boolean | undefined;
   /** An e-mail address subscribed to the alarm topic. Default none. */
   alarmEmail?: string | undefined;
+  /** Per-request timeout of Genesys calls (GENESYS_TIMEOUT_MS). Default: the client's. */
+  genesysTimeoutMs?: number | undefined;
+  /** The index endpoints' path (GENESYS_INDEXES_PATH), should Genesys' differ from the seed's. */
+  genesysIndexesPath?: string | undefined;
+  /** The latency probe's path (GENESYS_ANALYTICS_QUERY_PATH). */
+  genesysAnalyticsQueryPath?: string | undefined;
 }
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -110,6 +116,9 @@ export class OptimizerStack extends Stack {
     // Each function gets only the settings it reads.
     const genesys: Record<string, string> = { GENESYS_SECRET_ID: this.secret.secretArn };
     if (props.genesysRegion) genesys['GENESYS_REGION'] = props.genesysRegion;
+    if (props.genesysTimeoutMs) genesys['GENESYS_TIMEOUT_MS'] = String(props.genesysTimeoutMs);
+    if (props.genesysIndexesPath) genesys['GENESYS_INDEXES_PATH'] = props.genesysIndexesPath;
+    if (props.genesysAnalyticsQueryPath) genesys['GENESYS_ANALYTICS_QUERY_PATH'] = props.genesysAnalyticsQueryPath;
     const runStore = { RUN_BUCKET: this.runBucket.bucketName };
     const audit = { AUDIT_BUS_NAME: this.auditBus.bus.eventBusName };
     const pacer = { PACER_TABLE: this.pacerTable.tableName };

@@ -30,12 +30,20 @@ function bool(read: ContextReader, key: string): boolean | undefined {
   throw new Error(`context ${key}: expected true or false, got ${JSON.stringify(v)}`);
 }
 
-function int(read: ContextReader, key: string): number | undefined {
+function int(read: ContextReader, key: string, unit = 'days'): number | undefined {
   const v = read(key);
   if (v === undefined || v === null || v === '') return undefined;
   const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : NaN;
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`context ${key}: expected a whole number of days, got ${JSON.stringify(v)}`);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`context ${key}: expected a whole number of ${unit}, got ${JSON.stringify(v)}`);
   return n;
+}
+
+/** A Genesys API path: absolute, no host, no query (the client adds the index id after it). */
+function apiPath(read: ContextReader, key: string): string | undefined {
+  const v = str(read, key);
+  if (v === undefined) return undefined;
+  if (!/^\/api\/v2\/[A-Za-z0-9/_-]+$/.test(v)) throw new Error(`context ${key}: expected a path such as /api/v2/search/indexes (no host, no query), got ${JSON.stringify(v)}`);
+  return v;
 }
 
 function jsonObject(read: ContextReader, key: string): Record<string, unknown> | undefined {
@@ -66,6 +74,9 @@ export function settingsFromContext(read: ContextReader): AppSettings {
       scheduleTimezone: str(read, 'scheduleTimezone'),
       scheduleInput: jsonObject(read, 'scheduleInput'),
       alarmEmail: str(read, 'alarmEmail'),
+      genesysTimeoutMs: int(read, 'genesysTimeoutMs', 'milliseconds'),
+      genesysIndexesPath: apiPath(read, 'genesysIndexesPath'),
+      genesysAnalyticsQueryPath: apiPath(read, 'genesysAnalyticsQueryPath'),
     },
   };
 }

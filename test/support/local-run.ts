@@ -72,7 +72,7 @@ export interface LocalRuns {
  * test, the local AWS and its directory removed after the file) and returns the run helpers.
  * `onRun` sees every run as soon as it ends, while its objects still exist.
  */
-export function useLocalRuns(options: { onRun?: (run: Run) => void } = {}): LocalRuns {
+export function useLocalRuns(options: { onRun?: (run: Run) => void; recordCalls?: boolean } = {}): LocalRuns {
   let synthesized: SynthesizedDefinition | undefined;
   let aws: LocalAws | undefined;
   let awsDir: string | undefined;
@@ -81,7 +81,7 @@ export function useLocalRuns(options: { onRun?: (run: Run) => void } = {}): Loca
   beforeAll(async () => {
     synthesized = synthesizeDefinition();
     awsDir = mkdtempSync(join(tmpdir(), 'sm-test-'));
-    aws = await startLocalAws({ dir: awsDir });
+    aws = await startLocalAws({ dir: awsDir, recordCalls: options.recordCalls ?? false });
   });
   afterEach(async () => {
     await Promise.all(simulators.splice(0).map((s) => s.close()));

@@ -25,6 +25,8 @@ export interface RecordedCall {
   service: string;
   operation: string;
   resource: string;
+  /** The condition keys IAM saw (s3:prefix of a listing). */
+  context?: Record<string, string>;
   allowed: boolean;
   at: number;
 }
@@ -265,7 +267,15 @@ export async function startLocalAws(options: LocalAwsOptions): Promise<LocalAws>
           : principal && local.iam
             ? await local.iam.authorize(principal, check)
             : { allowed: false, message: `the request is signed by ${principal || 'no one'}, not a principal of this stack (${check.action} on ${check.resource})` };
-      const call: RecordedCall = { principal: principal || '(none)', service: parsed.service, operation: parsed.operation, resource: check.resource, allowed: decision.allowed, at };
+      const call: RecordedCall = {
+        principal: principal || '(none)',
+        service: parsed.service,
+        operation: parsed.operation,
+        resource: check.resource,
+        ...(check.context ? { context: check.context } : {}),
+        allowed: decision.allowed,
+        at,
+      };
       if (options.recordCalls) calls.push(call);
       const countKey = `${call.principal} ${parsed.service}:${parsed.operation}`;
       counts.set(countKey, (counts.get(countKey) ?? 0) + 1);
