@@ -322,6 +322,8 @@ describe('alarms', () => {
     expect(key.EnableKeyRotation).toBe(true);
     const cw = asArray(key.KeyPolicy.Statement).find((st: Json) => st.Principal?.Service === 'cloudwatch.amazonaws.com');
     expect(cw.Action).toEqual(['kms:Decrypt', 'kms:GenerateDataKey*']);
+    // Only this account's alarms: CloudWatch in another account cannot use the key.
+    expect(cw.Condition).toEqual({ StringEquals: { 'aws:SourceAccount': '123456789012' } });
     const policy = asArray(s.resources[s.only('AWS::SNS::TopicPolicy')]!.Properties.PolicyDocument.Statement);
     const deny = policy.find((st: Json) => st.Effect === 'Deny');
     expect(deny).toMatchObject({ Action: 'sns:Publish', Condition: { Bool: { 'aws:SecureTransport': 'false' } } });
@@ -368,7 +370,26 @@ describe('settings from context', () => {
     expect(json.props).toMatchObject({ scheduleEnabled: false, runRetentionDays: 14, scheduleInput: { maxConcurrency: 2 } });
   });
 
+  it('Genesys client settings reach the functions that call Genesys, and only those', () => {
+    const s = settingsFromContext(read({ genesysTimeoutMs: '2500', genesysIndexesPath: '/api/v2/search/indexes-v2', genesysAnalyticsQueryPath: '/api/v2/analytics/query' }));
+    expect(s.props).toMatchObject({ genesysTimeoutMs: 2500, genesysIndexesPath: '/api/v2/search/indexes-v2', genesysAnalyticsQueryPath: '/api/v2/analytics/query' });
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const template = Template.fromStack(new OptimizerStack(app, 'Settings', { ...s.props, env: { account: '123456789012', region: 'eu-west-1' } })).toJSON() as Json;
+    const envs = Object.values(template.Resources as Record<string, Json>)
+      .filter((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME)
+      .map((r) => r.Properties.Environment.Variables);
+    const withTimeout = envs.filter((v) => v.GENESYS_TIMEOUT_MS === '2500');
+    expect(withTimeout).toHaveLength(3);
+    for (const v of withTimeout) {
+      expect(v.GENESYS_SECRET_ID).toBeDefined();
+      expect(v).toMatchObject({ GENESYS_INDEXES_PATH: '/api/v2/search/indexes-v2', GENESYS_ANALYTICS_QUERY_PATH: '/api/v2/analytics/query' });
+    }
+    for (const v of envs.filter((e) => e.GENESYS_SECRET_ID === undefined)) expect(v.GENESYS_TIMEOUT_MS).toBeUndefined();
+  });
+
   it('refuses what it cannot read', () => {
+    expect(() => settingsFromContext(read({ genesysTimeoutMs: '2.5s' }))).toThrow(/genesysTimeoutMs: expected a whole number of milliseconds/);
+    expect(() => settingsFromContext(read({ genesysIndexesPath: 'https://api.example/api/v2/x' }))).toThrow(/genesysIndexesPath: expected a path/);
     expect(() => settingsFromContext(read({ scheduleEnabled: 'yes' }))).toThrow(/scheduleEnabled/);
     expect(() => settingsFromContext(read({ logRetentionDays: 'ninety' }))).toThrow(/logRetentionDays/);
     expect(() => settingsFromContext(read({ scheduleInput: '{dryRun:true}' }))).toThrow(/scheduleInput: not valid JSON/);
