@@ -53,6 +53,9 @@ export function forLocalEngine(definition: Record<string, unknown>): Record<stri
 /** The ARN of the Task that stands in for a Distributed Map (a local name, never deployed). */
 export const DISTRIBUTED_MAP_RESOURCE = `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:local-distributed-map`;
 
+/** The longest a Node.js timer waits (2^31 − 1 ms); longer ones fire at once. */
+const MAX_TIMER_SECONDS = 2_147_483;
+
 /** Fields a Map state and a Task state share, carried over to the stand-in Task. */
 const CARRIED = ['Comment', 'InputPath', 'OutputPath', 'ResultPath', 'ResultSelector', 'Retry', 'Catch', 'Next', 'End'] as const;
 
@@ -75,7 +78,10 @@ export function standInForDistributedMaps(definition: Record<string, unknown>): 
       continue;
     }
     maps.set(name, state);
-    const task: Record<string, unknown> = { Type: 'Task', Resource: DISTRIBUTED_MAP_RESOURCE };
+    // A Map has no timeout of its own, but the engine gives every Task 60 s unless told: the
+    // execution's own bound instead (a JavaScript timer cannot hold ASL's default of 99999999 s).
+    const bound = typeof definition['TimeoutSeconds'] === 'number' ? (definition['TimeoutSeconds'] as number) : MAX_TIMER_SECONDS;
+    const task: Record<string, unknown> = { Type: 'Task', Resource: DISTRIBUTED_MAP_RESOURCE, TimeoutSeconds: Math.min(bound, MAX_TIMER_SECONDS) };
     for (const key of CARRIED) if (state[key] !== undefined) task[key] = state[key];
     out[name] = task;
   }

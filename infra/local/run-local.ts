@@ -235,6 +235,8 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
   };
   let transitions = 0;
   let maxPayloadBytes = 0;
+  /** Invocations not yet returned: a run is over when they are (their logs and writes belong to it). */
+  const inflight = new Set<Promise<unknown>>();
 
   const stateMachine = resources.only('AWS::StepFunctions::StateMachine');
   const stateMachineName = stateMachine.name;
@@ -255,9 +257,12 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
     const seconds = timeoutOf.get(role)!;
     let timer: NodeJS.Timeout | undefined;
     let output: unknown;
+    const invocation = functions[role].invoke(input);
+    inflight.add(invocation);
+    void invocation.catch(() => undefined).finally(() => inflight.delete(invocation));
     try {
       output = await Promise.race([
-        functions[role].invoke(input),
+        invocation,
         new Promise((_, reject) => {
           timer = setTimeout(() => reject(namedError('Sandbox.Timedout', `Task timed out after ${seconds.toFixed(2)} seconds`)), seconds * 1000);
         }),
@@ -436,6 +441,9 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
       failure ??= { name: e.cause?.name ?? e.name, cause: causeText(e.cause?.message ?? e.message) };
     }
     await consume;
+    // A parent that ended (failed, timed out) stops its Map Run's children, as Step Functions does.
+    abortAll();
+    await Promise.allSettled([...inflight]);
   } catch (err) {
     if (!(err instanceof QuotaExceeded) && (err as Error).name !== 'InvalidExecutionInput') throw err;
     failure = { name: (err as Error).name, cause: (err as Error).message };

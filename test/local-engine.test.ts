@@ -1,0 +1,60 @@
+// Where the local engine and the local AWS would differ from AWS unless told: the parts of the
+// local runner that make them behave as AWS does, each on its own.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { S3RunStore } from '../functions/store/s3-run-store.ts';
+import { ADMIN, startLocalAws, type LocalAws } from '../infra/local/aws/local-aws.ts';
+import { standInForDistributedMaps } from '../infra/local/engine-definition.ts';
+import { applyTemplate } from '../infra/local/payload-template.ts';
+import { synthesizeDefinition } from '../infra/local/definition.ts';
+
+describe('the Distributed Map stand-in', () => {
+  it('has no 60 s limit (the engine gives every Task one; a Map has none in AWS): it is bounded by the execution, within what a timer holds', () => {
+    const { definition, maps } = standInForDistributedMaps(synthesizeDefinition().definition);
+    const task = (definition['States'] as Record<string, Record<string, unknown>>)['OptimizeIndexes']!;
+    expect([...maps.keys()]).toEqual(['OptimizeIndexes']);
+    expect(task['Type']).toBe('Task');
+    expect(task['TimeoutSeconds']).toBe(12 * 3600);
+    expect(task['Catch']).toEqual(maps.get('OptimizeIndexes')!['Catch']);
+    expect(task['ResultPath']).toBe('$.mapRun');
+  });
+
+  it('templates take $ from the input and $$ from the context, and refuse a path that is not there as States.Runtime', () => {
+    const out = applyTemplate({ 'id.$': '$$.Map.Item.Value', 'n.$': '$.a.b[1]', fixed: { x: 1 } }, { a: { b: [5, 6] } }, { Map: { Item: { Value: 'ix' } } });
+    expect(out).toEqual({ id: 'ix', n: 6, fixed: { x: 1 } });
+    expect(() => applyTemplate({ 'k.$': '$.missing' }, {}, {})).toThrow(expect.objectContaining({ name: 'States.Runtime' }));
+  });
+});
+
+describe('the local S3 endpoint', () => {
+  let aws: LocalAws;
+  const dir = mkdtempSync(join(tmpdir(), 'local-s3-'));
+  beforeAll(async () => {
+    aws = await startLocalAws({ dir });
+  });
+  afterAll(async () => {
+    await aws.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('pages a listing of more than 1,000 keys as S3 does, so the store reads every key once', async () => {
+    const s3 = new S3Client({ endpoint: aws.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: ADMIN, secretAccessKey: 'x' } });
+    await s3.send(new CreateBucketCommand({ Bucket: 'paging-test' }));
+    const keys = Array.from({ length: 2_345 }, (_, i) => `runs/sm/e/outcomes/failed/${encodeURIComponent(`id &<${i}`)}.json`);
+    for (let i = 0; i < keys.length; i += 100) await Promise.all(keys.slice(i, i + 100).map((Key) => s3.send(new PutObjectCommand({ Bucket: 'paging-test', Key, Body: '{}' }))));
+    await s3.send(new PutObjectCommand({ Bucket: 'paging-test', Key: 'runs/sm/other/x.json', Body: '{}' }));
+    const before = aws.counts.get(`${ADMIN} s3:ListObjectsV2`) ?? 0;
+    const listed = await new S3RunStore('paging-test', s3).list('runs/sm/e/outcomes/');
+    expect([...listed].sort()).toEqual([...keys].sort());
+    // Three pages of at most 1,000, as S3 serves them.
+    expect((aws.counts.get(`${ADMIN} s3:ListObjectsV2`) ?? 0) - before).toBe(3);
+  }, 60_000);
+
+  it('refuses a call signed by no principal of the stack, with AccessDenied', async () => {
+    const s3 = new S3Client({ endpoint: aws.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'someone-else', secretAccessKey: 'x' } });
+    await expect(s3.send(new PutObjectCommand({ Bucket: 'paging-test', Key: 'runs/x.json', Body: '{}' }))).rejects.toMatchObject({ name: 'AccessDenied' });
+  });
+});
