@@ -11,16 +11,12 @@ import { recordOutcome } from '../steps/index-outcomes.ts';
 import { pacerFor } from '../pacing/index.ts';
 import { checkBreaker, recordRunLevelStop } from '../steps/run-breaker.ts';
 import { RUN_LEVEL_ERRORS } from '../domain/report.ts';
-import type { Safety } from '../domain/execution-input.ts';
+import type { IndexItem } from '../shared/workflow-contract.ts';
 import { optimizeIndex, type OptimizeRequest, type OptimizeResult } from '../steps/optimize-index.ts';
 import { isRunLevel } from '../steps/retry-decision.ts';
 
-export type OptimizeEvent = TaskEvent & OptimizeRequest & {
-  safety: Safety;
-  apiBudgetPerMinute: number;
-  /** The index's place in the Map: how many indexes were started before it. */
-  position: number;
-};
+/** What the Optimize state passes: the item's fields (workflow-contract.ts) and the attempt so far. */
+export type OptimizeEvent = TaskEvent & OptimizeRequest & Pick<IndexItem, 'safety' | 'apiBudgetPerMinute' | 'position'>;
 
 const logger = createLogger('optimize');
 

@@ -17,8 +17,9 @@ import { pacerFor } from '../pacing/index.ts';
 import { probeLatency, type ProbeProgress, type ProbeResult } from '../steps/probe-latency.ts';
 import { isRunLevel } from '../steps/retry-decision.ts';
 import { verifyIndex, type VerifyRequest, type VerifyResult } from '../steps/verify-index.ts';
+import type { IndexItem } from '../shared/workflow-contract.ts';
 
-type HealthEvent = TaskEvent & { check: 'health'; apiBudgetPerMinute: number } & VerifyRequest;
+type HealthEvent = TaskEvent & { check: 'health' } & Pick<IndexItem, 'apiBudgetPerMinute'> & VerifyRequest;
 type LatencyEvent = TaskEvent & { check: 'latency'; phase: 'before' | 'after'; retries: Retries; apiBudgetPerMinute: number; progress: ProbeProgress };
 export type VerifyEvent = HealthEvent | LatencyEvent;
 

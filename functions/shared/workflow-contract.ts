@@ -11,6 +11,9 @@ import type { OptimizeResult } from '../steps/optimize-index.ts';
 import type { ProbeResult } from '../steps/probe-latency.ts';
 import type { VerifyResult } from '../steps/verify-index.ts';
 import type { ReportOutcome } from '../handlers/report.ts';
+import type { Retries, Safety, Timing } from '../domain/execution-input.ts';
+import type { OptimizationDirectives } from '../genesys/client.ts';
+import type { OptimizeProgress } from '../steps/optimize-index.ts';
 
 type StatusTable<T extends { status: string }> = { readonly [S in T['status']]: S };
 
@@ -62,3 +65,27 @@ export const FIELD = {
 } as const;
 
 export const at = (base: string, name: string): string => `${base}.${name}`;
+
+/**
+ * What the Distributed Map gives each index's child execution (its ItemSelector builds exactly
+ * these fields), and so what the per-index tasks can pass on to optimize and verify.
+ */
+export interface IndexItem {
+  /** The parent execution's id: the run's objects are keyed by it, not by the child's. */
+  executionId: string;
+  indexId: string;
+  /** How many indexes the Map started before this one. */
+  position: number;
+  directives: OptimizationDirectives;
+  healthCheckBeforePut: boolean;
+  timing: Timing;
+  retries: Retries;
+  safety: Safety;
+  apiBudgetPerMinute: number;
+  /** The loops' starting counters. */
+  optimize: OptimizeProgress;
+  verify: { polls: number };
+}
+
+/** An item field, as the child execution's state holds it. */
+export const itemPath = (field: keyof IndexItem): string => `$.${field}`;

@@ -17,7 +17,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { RUN_OBJECT, RUNS_ROOT } from '../../functions/store/run-layout.ts';
-import { at, FETCH_STATUS, FIELD, INDEX_PATH, OPTIMIZE_STATUS, PROBE_STATUS, STATE_PATH, VERIFY_STATUS } from '../../functions/shared/workflow-contract.ts';
+import { at, FETCH_STATUS, FIELD, INDEX_PATH, itemPath, OPTIMIZE_STATUS, PROBE_STATUS, STATE_PATH, VERIFY_STATUS, type IndexItem } from '../../functions/shared/workflow-contract.ts';
 
 export interface OptimizerFunctions {
   fetch: IFunction;
@@ -104,15 +104,15 @@ function waitThen(scope: Construct, id: string, secondsPath: string, again: sfn.
 }
 
 function perIndexWorkflow(scope: Construct, fns: OptimizerFunctions): sfn.IChainable {
+  const item = (field: keyof IndexItem) => sfn.JsonPath.stringAt(itemPath(field));
   const common = {
-    executionId: sfn.JsonPath.stringAt('$.executionId'),
-    indexId: sfn.JsonPath.stringAt('$.indexId'),
-    timing: sfn.JsonPath.objectAt('$.timing'),
-    retries: sfn.JsonPath.objectAt('$.retries'),
-    apiBudgetPerMinute: sfn.JsonPath.numberAt('$.apiBudgetPerMinute'),
+    executionId: item('executionId'),
+    indexId: item('indexId'),
+    timing: item('timing'),
+    retries: item('retries'),
+    apiBudgetPerMinute: item('apiBudgetPerMinute'),
   };
-  const result = (id: string, fields: Record<string, unknown>) =>
-    new sfn.Pass(scope, id, { parameters: { id: sfn.JsonPath.stringAt('$.indexId'), ...fields } });
+  const result = (id: string, fields: Record<string, unknown>) => new sfn.Pass(scope, id, { parameters: { id: item('indexId'), ...fields } });
 
   const optimized = result('Optimized', { outcome: 'optimized' });
   const skipped = result('Skipped', { outcome: 'skipped', reason: sfn.JsonPath.stringAt(at(INDEX_PATH.optimize, FIELD.reason)) });
@@ -141,10 +141,10 @@ function perIndexWorkflow(scope: Construct, fns: OptimizerFunctions): sfn.IChain
     fns.optimize,
     {
       ...common,
-      directives: sfn.JsonPath.objectAt('$.directives'),
-      healthCheckBeforePut: sfn.JsonPath.stringAt('$.healthCheckBeforePut'),
-      safety: sfn.JsonPath.objectAt('$.safety'),
-      position: sfn.JsonPath.numberAt('$.position'),
+      directives: item('directives'),
+      healthCheckBeforePut: item('healthCheckBeforePut'),
+      safety: item('safety'),
+      position: item('position'),
       progress: sfn.JsonPath.objectAt(INDEX_PATH.optimize),
     },
     INDEX_PATH.optimize,
@@ -279,6 +279,7 @@ export function buildDefinition(scope: Construct, fns: OptimizerFunctions, runBu
     // Runs each index as its own child execution, so a large org never meets the parent's 25,000-event history limit.
     mapExecutionType: sfn.StateMachineType.STANDARD,
     maxConcurrencyPath: '$.config.maxConcurrency',
+    // Exactly the contract's item, no more and no less (IndexItem).
     itemSelector: {
       executionId: EXECUTION_ID,
       indexId: sfn.JsonPath.stringAt('$$.Map.Item.Value'),
@@ -291,7 +292,7 @@ export function buildDefinition(scope: Construct, fns: OptimizerFunctions, runBu
       apiBudgetPerMinute: sfn.JsonPath.numberAt('$.config.apiBudgetPerMinute'),
       optimize: { attempts: 0, prechecked: false },
       verify: { polls: 0 },
-    },
+    } satisfies Record<keyof IndexItem, unknown>,
     // Only where the results were written ({MapRunArn, ResultWriterDetails}): the report reads
     // them for the indexes whose function crashed before recording an outcome.
     resultPath: STATE_PATH.mapRun,
