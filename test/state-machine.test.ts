@@ -4,8 +4,8 @@
 // index (the report), what the simulator saw (PUTs per index, health reads, the gaps between
 // calls) and how the execution ended.
 //
-// The runner sets process.env for the handlers while a run lasts, so runs in one process cannot
-// overlap: the tests run one after the other, with short timings.
+// Runs share the file's local AWS (and its function workers, started as new containers for each
+// run), so the tests of a file run one after the other.
 import { describe, expect, it, vi } from 'vitest';
 import { generatedIndex } from '../infra/bench/org.ts';
 import { existsSync, readFileSync } from 'node:fs';

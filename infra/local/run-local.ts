@@ -1,8 +1,8 @@
 /**
  * Runs the synthesized state machine locally, as a rehearsal of an AWS run. The engine is
- * aws-local-stepfunctions; each Task state calls the real handler in this process the way the
- * Lambda runtime would (JSON in, JSON out, a thrown error becomes the state's Error and Cause,
- * the function's timeout from the template applies), as that function's role: every AWS call it
+ * aws-local-stepfunctions; each Task state calls the real handler, in its function's own worker
+ * thread, the way the Lambda runtime would (JSON in, JSON out, a thrown error becomes the state's
+ * Error and Cause, the function's timeout from the template applies), as that function's role: every AWS call it
  * makes goes to the local AWS endpoint (real-protocol S3 and DynamoDB, Secrets Manager,
  * EventBridge and Step Functions), where it is evaluated against the role's policies from the
  * template. The Distributed Map runs as AWS runs it (distributed-map.ts), and the quotas AWS

@@ -1,8 +1,8 @@
 // Shared by the tests that execute the synthesized state machine locally (infra/local/run-local.ts)
 // against the Genesys Cloud simulator: starting simulators, running, and reading what happened.
 //
-// The runner sets process.env for the handlers while a run lasts, so runs in one process cannot
-// overlap: a file that uses these helpers runs its tests one after the other.
+// Runs share the file's local AWS (and its function workers, started as new containers for each
+// run), so the tests of a file run one after the other.
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
