@@ -164,6 +164,8 @@ async function main(argv: string[]): Promise<number> {
       }
     }
     say(`Function logs: ${logFile}`);
+    const awsCalls = Object.values(result.callCounts).reduce((a, b) => a + b, 0);
+    say(`AWS calls checked against the stack's IAM policies: ${awsCalls}, denied: ${result.denials.length}`);
     if (result.denials.length > 0) {
       // As in AWS, a denied call the code tolerates (an audit event) does not fail the run; it must still be seen.
       process.stderr.write(`\nIAM denied ${result.denials.length} AWS call(s) during the run, as AWS would with this stack's policies:\n`);
