@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { effectOf, medianLatencyChange, NOT_MEASURED } from '../functions/domain/effect.ts';
 import { DEFAULT_DIRECTIVES } from '../functions/domain/directives.ts';
 import { derivedConcurrency, parseExecutionInput } from '../functions/domain/execution-input.ts';
 import { InputError } from '../functions/domain/input-error.ts';
@@ -41,7 +42,7 @@ describe('execution input', () => {
       expect(config).toEqual({
         dryRun: false,
         indexIds: null,
-        policy: { maxShards: 50, maxReplicas: 3, maxStorageBytes: 10737418240, cooldownHours: 0, healthCheckBeforePut: true },
+        policy: { maxShards: 50, maxReplicas: 3, maxStorageBytes: 10737418240, cooldownHours: 0, healthCheckBeforePut: true, maxLatencyRegression: 0.2 },
         directives: DEFAULT_DIRECTIVES,
         timing: { settleSeconds: 30, healthPollSeconds: 15, healthTimeoutSeconds: 900 },
         retries: { maxAttempts: 5, maxRetryAfterSeconds: 180, maxThrottledAttempts: 20 },
@@ -216,9 +217,9 @@ describe('report', () => {
       latency: { before: { status: 'measured', latencyMs: 120, throughputRate: 8.3 }, after: { status: 'unavailable', reason: 'rate limited' } },
     });
     expect(report.indexes).toEqual([
-      { id: 'a', name: 'alpha', outcome: 'optimized', reason: null },
-      { id: 'b', name: 'beta', outcome: 'failed', reason: 'health red after optimization' },
-      { id: 'c', name: 'gamma', outcome: 'skipped', reason: expect.stringContaining('archival') },
+      { id: 'a', name: 'alpha', outcome: 'optimized', reason: null, effect: null },
+      { id: 'b', name: 'beta', outcome: 'failed', reason: 'health red after optimization', effect: null },
+      { id: 'c', name: 'gamma', outcome: 'skipped', reason: expect.stringContaining('archival'), effect: null },
     ]);
     expect(report.summary).toEqual({ total: 3, optimized: 1, skipped: 1, failed: 1, planned: 0 });
     expect(report.queryLatencyMs).toEqual({ before: 120, after: null });
@@ -245,5 +246,26 @@ describe('report', () => {
     const dry = buildReport({ ...base, dryRun: true, results: null });
     expect(dry.summary).toEqual({ total: 3, optimized: 0, skipped: 1, failed: 0, planned: 2 });
     expect(dry.error).toBeNull();
+  });
+});
+
+describe('index effect', () => {
+  it('regressed only when latency after exceeds before by more than the allowed share, and only when both were measured', () => {
+    const before = { queryLatencyMs: 100, diskUsage: 50 };
+    expect(effectOf(before, { queryLatencyMs: 120, diskUsage: 45 }, 0.2)).toEqual({
+      queryLatencyMs: { before: 100, after: 120 },
+      diskUsage: { before: 50, after: 45 },
+      regressed: false,
+    });
+    expect(effectOf(before, { queryLatencyMs: 121, diskUsage: 45 }, 0.2).regressed).toBe(true);
+    expect(effectOf(before, { queryLatencyMs: 101, diskUsage: 45 }, 0).regressed).toBe(true);
+    expect(effectOf(NOT_MEASURED, { queryLatencyMs: 500, diskUsage: 45 }, 0.2)).toMatchObject({ queryLatencyMs: { before: null, after: 500 }, regressed: false });
+  });
+
+  it('the median change counts only indexes measured twice', () => {
+    const e = (b: number | null, a: number | null) => effectOf({ queryLatencyMs: b, diskUsage: null }, { queryLatencyMs: a, diskUsage: null }, 0.2);
+    expect(medianLatencyChange([e(100, 50), e(100, 150), e(100, 80), e(null, 10)])).toBe(-0.2);
+    expect(medianLatencyChange([e(100, 50), e(100, 70)])).toBe(-0.4);
+    expect(medianLatencyChange([e(null, 50)])).toBeNull();
   });
 });

@@ -79,12 +79,14 @@ function report(overrides: Partial<RunReport> = {}): RunReport {
     finishedAt: '2025-01-02T03:05:10.000Z',
     summary: SUMMARY,
     queryLatencyMs: { before: 120, after: 80 },
+    medianIndexLatencyChange: null,
+    regressions: [],
     throughputRate: { before: 8.33, after: 12.48 },
     indexes: [
-      { id: 'a', name: 'alpha', outcome: 'optimized', reason: null },
-      { id: 'b', name: 'beta', outcome: 'optimized', reason: null },
-      { id: 'c', name: 'gamma', outcome: 'optimized', reason: null },
-      { id: 'd', name: 'delta', outcome: 'skipped', reason: 'over maxShards' },
+      { id: 'a', name: 'alpha', outcome: 'optimized', reason: null , effect: null },
+      { id: 'b', name: 'beta', outcome: 'optimized', reason: null , effect: null },
+      { id: 'c', name: 'gamma', outcome: 'optimized', reason: null , effect: null },
+      { id: 'd', name: 'delta', outcome: 'skipped', reason: 'over maxShards' , effect: null },
     ],
     warnings: [],
     error: null,
@@ -323,10 +325,10 @@ describe('npm run execute: start and follow', () => {
     const failedReport = report({
       summary: { total: 4, optimized: 2, skipped: 1, failed: 1, planned: 0 },
       indexes: [
-        { id: 'a', name: 'alpha', outcome: 'optimized', reason: null },
-        { id: 'b', name: 'beta', outcome: 'failed', reason: 'PUT refused: 400 shard count out of range' },
-        { id: 'c', name: 'gamma', outcome: 'optimized', reason: null },
-        { id: 'd', name: 'delta', outcome: 'skipped', reason: 'over maxShards' },
+        { id: 'a', name: 'alpha', outcome: 'optimized', reason: null , effect: null },
+        { id: 'b', name: 'beta', outcome: 'failed', reason: 'PUT refused: 400 shard count out of range' , effect: null },
+        { id: 'c', name: 'gamma', outcome: 'optimized', reason: null , effect: null },
+        { id: 'd', name: 'delta', outcome: 'skipped', reason: 'over maxShards' , effect: null },
       ],
       error: { name: 'Run.IndexesFailed', cause: '1 of 3 indexes failed. beta: PUT refused: 400 shard count out of range' },
     });

@@ -295,11 +295,11 @@ describe('saved queries', () => {
 describe('alarms', () => {
   const alarms = (s: Synth) => s.idsOf('AWS::CloudWatch::Alarm').map((a) => s.resources[a]!.Properties);
 
-  it('four alarms, one per problem, each to the topic, missing data not breaching', () => {
+  it('five alarms, one per problem, each to the topic, missing data not breaching', () => {
     const s = defaults;
     const topic = s.only('AWS::SNS::Topic');
     const all = alarms(s);
-    expect(all).toHaveLength(4);
+    expect(all).toHaveLength(5);
     for (const a of all) {
       expect(a.AlarmActions).toEqual([{ Ref: topic }]);
       expect(a).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching', Statistic: 'Sum' });
@@ -311,6 +311,7 @@ describe('alarms', () => {
       'AWS/States/ExecutionsTimedOut': sm,
       'AWS/States/ExecutionsAborted': sm,
       [`${METRICS_NAMESPACE}/${METRIC.indexesFailed}`]: [{ Name: 'service', Value: 'genesys-index-optimizer' }],
+      [`${METRICS_NAMESPACE}/${METRIC.latencyRegressions}`]: [{ Name: 'service', Value: 'genesys-index-optimizer' }],
     });
   });
 

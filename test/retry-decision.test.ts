@@ -11,6 +11,7 @@ import { decideRetry } from '../functions/steps/retry-decision.ts';
 import { optimizeIndex, type OptimizeRequest } from '../functions/steps/optimize-index.ts';
 import { verifyIndex, type VerifyRequest } from '../functions/steps/verify-index.ts';
 import { probeLatency } from '../functions/steps/probe-latency.ts';
+import { NOT_MEASURED } from '../functions/domain/effect.ts';
 
 const RETRIES = { maxAttempts: 3, maxRetryAfterSeconds: 60, maxThrottledAttempts: 6 };
 const rateLimited = (seconds = 2) => new RateLimitedError(`rate limited (429), retry after ${seconds} s`, { endpoint: 'PUT /x', status: 429 }, seconds);
@@ -90,7 +91,7 @@ describe('the steps keep the throttled count in their progress', () => {
 
   it('verify: a 429 past the health deadline polls again (the wait is Retry-After); the next reading decides', async () => {
     const now = Date.now();
-    const req: VerifyRequest = { indexId: 'x', healthDeadline: new Date(now - 1000).toISOString(), timing: TIMING, retries: RETRIES, progress: { polls: 3, throttled: 2 } };
+    const req: VerifyRequest = { indexId: 'x', healthDeadline: new Date(now - 1000).toISOString(), timing: TIMING, retries: RETRIES, before: NOT_MEASURED, maxLatencyRegression: 0.2, progress: { polls: 3, throttled: 2 } };
     const throttled = await verifyIndex(scripted({ health: [rateLimited(2)] }), req, UNPACED);
     expect(throttled).toMatchObject({ status: 'poll', cause: 'throttled', polls: 4, throttled: 3, waitSeconds: 2 });
     expect(await verifyIndex(scripted({}), { ...req, progress: throttled }, UNPACED)).toMatchObject({ status: 'healthy', health: 'green' });
@@ -101,7 +102,7 @@ describe('the steps keep the throttled count in their progress', () => {
   });
 
   it('verify: failed reads in a row back off 2, 4, 8, … s up to a minute, and an answer starts over', async () => {
-    const far = { indexId: 'x', healthDeadline: new Date(Date.now() + 3_600_000).toISOString(), timing: { ...TIMING, healthTimeoutSeconds: 3_600 }, retries: RETRIES };
+    const far = { indexId: 'x', healthDeadline: new Date(Date.now() + 3_600_000).toISOString(), timing: { ...TIMING, healthTimeoutSeconds: 3_600 }, retries: RETRIES, before: NOT_MEASURED, maxLatencyRegression: 0.2 };
     let progress: VerifyRequest['progress'] = { polls: 0 };
     const waits: number[] = [];
     for (let i = 0; i < 7; i++) {
@@ -125,13 +126,13 @@ describe('the steps keep the throttled count in their progress', () => {
 
   it('verify: the backoff never waits past the health deadline', async () => {
     const now = Date.now();
-    const req: VerifyRequest = { indexId: 'x', healthDeadline: new Date(now + 5_000).toISOString(), timing: { ...TIMING, healthTimeoutSeconds: 60 }, retries: RETRIES, progress: { polls: 4, errors: 4 } };
+    const req: VerifyRequest = { indexId: 'x', healthDeadline: new Date(now + 5_000).toISOString(), timing: { ...TIMING, healthTimeoutSeconds: 60 }, retries: RETRIES, before: NOT_MEASURED, maxLatencyRegression: 0.2, progress: { polls: 4, errors: 4 } };
     // The fifth failure in a row would wait 32 s; the deadline is 5 s away.
     expect(await verifyIndex(scripted({ health: [serverError()] }), req, UNPACED, () => now)).toMatchObject({ status: 'poll', errors: 5, waitSeconds: 5 });
   });
 
   it('verify: at maxThrottledAttempts 429s it fails, saying so', async () => {
-    const req: VerifyRequest = { indexId: 'x', healthDeadline: new Date(Date.now() + 60_000).toISOString(), timing: TIMING, retries: RETRIES, progress: { polls: 5, throttled: 5 } };
+    const req: VerifyRequest = { indexId: 'x', healthDeadline: new Date(Date.now() + 60_000).toISOString(), timing: TIMING, retries: RETRIES, before: NOT_MEASURED, maxLatencyRegression: 0.2, progress: { polls: 5, throttled: 5 } };
     expect(await verifyIndex(scripted({ health: [rateLimited(1)] }), req, UNPACED)).toMatchObject({ status: 'failed', reason: expect.stringMatching(/^gave up after 6 rate-limited attempts/) });
   });
 

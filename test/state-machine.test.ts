@@ -260,6 +260,38 @@ describe('each per-index branch', { timeout: 30_000 }, () => {
   });
 });
 
+describe("each index's effect, from the health reads the run makes anyway", { timeout: 30_000 }, () => {
+  it('latency and disk before (the pre-check) and after (the healthy read); slower by more than maxLatencyRegression is a regression, with an audit event', async () => {
+    const r = await run({
+      indexes: [
+        index('faster', { health: { status: 'green', queryLatencyMs: 100, diskUsage: 60 } }),
+        index('slower', { health: { status: 'green', queryLatencyMs: 100, diskUsage: 60 }, healthAfterRefresh: { status: 'green', queryLatencyMs: 150, diskUsage: 58 } }),
+        index('a-little-slower', { health: { status: 'green', queryLatencyMs: 100, diskUsage: 60 }, healthAfterRefresh: { status: 'green', queryLatencyMs: 115, diskUsage: 60 } }),
+      ],
+    });
+    expect(r.result.status).toBe('SUCCEEDED');
+    // The simulator answers 25% faster and uses 8% less disk after a refresh, unless the scenario pins it.
+    expect(entry(r, 'faster').effect).toEqual({ queryLatencyMs: { before: 100, after: 75 }, diskUsage: { before: 60, after: 55.2 }, regressed: false });
+    expect(entry(r, 'slower').effect).toEqual({ queryLatencyMs: { before: 100, after: 150 }, diskUsage: { before: 60, after: 58 }, regressed: true });
+    expect(entry(r, 'a-little-slower').effect?.regressed).toBe(false);
+    expect(r.result.report!.regressions).toEqual([{ id: 'slower', name: 'name-slower', before: 100, after: 150 }]);
+    expect(r.result.report!.medianIndexLatencyChange).toBe(0.15);
+    // No extra API call: one pre-check and one read after the PUT per index.
+    for (const id of ['faster', 'slower', 'a-little-slower']) expect(healthReads(r.sim, id)).toHaveLength(2);
+    const regressed = r.result.aws.events.filter((e) => e.DetailType === 'Index Latency Regressed').map((e) => JSON.parse(e.Detail!) as { indexId: string; reason: string });
+    expect(regressed).toEqual([expect.objectContaining({ indexId: 'slower', reason: expect.stringMatching(/100 ms before, 150 ms after \(more than 20% slower\)/) })]);
+  });
+
+  it('without the pre-check nothing is known before: values null, never regressed', async () => {
+    const r = await run(
+      { indexes: [index('slower', { health: { status: 'green', queryLatencyMs: 100 }, healthAfterRefresh: { status: 'green', queryLatencyMs: 300 } })] },
+      { timing: FAST, policy: { healthCheckBeforePut: false } },
+    );
+    expect(entry(r, 'slower').effect).toMatchObject({ queryLatencyMs: { before: null, after: 300 }, diskUsage: { before: null }, regressed: false });
+    expect(r.result.report!.regressions).toEqual([]);
+  });
+});
+
 describe('dry run and index subsets', { timeout: 30_000 }, () => {
   it('a dry run plans without a single PUT or health read and succeeds', async () => {
     const r = await run(

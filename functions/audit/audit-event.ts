@@ -2,7 +2,7 @@
  * The seed's "callbacks for external monitoring", as events: one per step of each index, with
  * the execution id and the Genesys correlation id so a support case can start from any of them.
  */
-export type AuditAction = 'optimization_trigger' | 'health_verification' | 'optimization_complete' | 'run_complete';
+export type AuditAction = 'optimization_trigger' | 'health_verification' | 'latency_regressed' | 'optimization_complete' | 'run_complete';
 
 export interface AuditEvent {
   timestamp: string;
@@ -22,6 +22,7 @@ export const AUDIT_SOURCE = 'genesys.index-optimizer';
 export const AUDIT_DETAIL_TYPE: Record<AuditAction, string> = {
   optimization_trigger: 'Index Optimization Triggered',
   health_verification: 'Index Health Verified',
+  latency_regressed: 'Index Latency Regressed',
   optimization_complete: 'Index Optimization Completed',
   run_complete: 'Optimization Run Completed',
 };

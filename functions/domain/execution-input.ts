@@ -15,6 +15,8 @@ export interface Policy {
   cooldownHours: number;
   /** Read each index's health before its PUT and skip it when red or already refreshing. */
   healthCheckBeforePut: boolean;
+  /** An index whose query latency after its optimization exceeds before by more than this share is reported as regressed. */
+  maxLatencyRegression: number;
 }
 
 export interface Timing {
@@ -66,6 +68,7 @@ export const DEFAULT_POLICY: Policy = {
   maxStorageBytes: 10_737_418_240,
   cooldownHours: 0,
   healthCheckBeforePut: true,
+  maxLatencyRegression: 0.2,
 };
 export const DEFAULT_TIMING: Timing = { settleSeconds: 30, healthPollSeconds: 15, healthTimeoutSeconds: 900 };
 export const DEFAULT_RETRIES: Retries = { maxAttempts: 5, maxRetryAfterSeconds: 180, maxThrottledAttempts: 20 };
@@ -198,13 +201,14 @@ export function parseExecutionInput(raw: unknown): RunConfig {
   noUnknown(input, INPUT_FIELDS, '');
 
   const p = input['policy'] === undefined ? {} : objectAt(input['policy'], 'policy');
-  noUnknown(p, ['maxShards', 'maxReplicas', 'maxStorageBytes', 'cooldownHours', 'healthCheckBeforePut'], 'policy');
+  noUnknown(p, ['maxShards', 'maxReplicas', 'maxStorageBytes', 'cooldownHours', 'healthCheckBeforePut', 'maxLatencyRegression'], 'policy');
   const policy: Policy = {
     maxShards: numberAt(p, 'maxShards', 'policy', DEFAULT_POLICY.maxShards, 1, 100_000),
     maxReplicas: numberAt(p, 'maxReplicas', 'policy', DEFAULT_POLICY.maxReplicas, 0, 1_000),
     maxStorageBytes: numberAt(p, 'maxStorageBytes', 'policy', DEFAULT_POLICY.maxStorageBytes, 1, Number.MAX_SAFE_INTEGER),
     cooldownHours: numberAt(p, 'cooldownHours', 'policy', DEFAULT_POLICY.cooldownHours, 0, 24 * 366, false),
     healthCheckBeforePut: booleanAt(p, 'healthCheckBeforePut', 'policy', DEFAULT_POLICY.healthCheckBeforePut),
+    maxLatencyRegression: numberAt(p, 'maxLatencyRegression', 'policy', DEFAULT_POLICY.maxLatencyRegression, 0, 10, false),
   };
 
   const t = input['timing'] === undefined ? {} : objectAt(input['timing'], 'timing');

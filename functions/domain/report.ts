@@ -4,6 +4,7 @@
  */
 import { errorMessageOf } from '../shared/lambda-cause.ts';
 import type { Plan } from './plan.ts';
+import { medianLatencyChange, type IndexEffect } from './effect.ts';
 
 export type Outcome = 'optimized' | 'skipped' | 'failed' | 'planned';
 
@@ -13,6 +14,8 @@ export interface IndexResult {
   outcome: 'optimized' | 'skipped' | 'failed';
   reason?: string;
   errorName?: string;
+  /** An optimized index: its latency and disk use before and after. */
+  effect?: IndexEffect;
 }
 
 export interface LatencyReading {
@@ -27,6 +30,8 @@ export interface ReportEntry {
   name: string | null;
   outcome: Outcome;
   reason: string | null;
+  /** What the optimization did to the index (optimized indexes; values null where not measured), else null. */
+  effect: IndexEffect | null;
 }
 
 export interface RunError {
@@ -40,6 +45,10 @@ export interface RunReport {
   finishedAt: string;
   summary: { total: number; optimized: number; skipped: number; failed: number; planned: number };
   queryLatencyMs: { before: number | null; after: number | null };
+  /** The median relative change of the optimized indexes' own latency (after / before − 1), null if none was measured twice. */
+  medianIndexLatencyChange: number | null;
+  /** The optimized indexes whose latency got worse by more than policy.maxLatencyRegression. */
+  regressions: Array<{ id: string; name: string | null; before: number; after: number }>;
   /** The seed's throughput figure, 1000 / (latencyMs + 0.1). */
   throughputRate: { before: number | null; after: number | null };
   indexes: ReportEntry[];
@@ -75,8 +84,8 @@ export function buildReport(input: ReportInput): RunReport {
   const byId = new Map((input.results ?? []).map((r) => [r.id, r]));
   const indexes: ReportEntry[] = input.plan.entries.map((entry) => {
     const name = entry.name ?? null;
-    if (entry.decision !== 'qualifies') return { id: entry.id, name, outcome: 'skipped', reason: entry.reason ?? entry.decision };
-    if (input.dryRun) return { id: entry.id, name, outcome: 'planned', reason: null };
+    if (entry.decision !== 'qualifies') return { id: entry.id, name, outcome: 'skipped', reason: entry.reason ?? entry.decision, effect: null };
+    if (input.dryRun) return { id: entry.id, name, outcome: 'planned', reason: null, effect: null };
     const result = byId.get(entry.id);
     if (!result) {
       return {
@@ -84,9 +93,10 @@ export function buildReport(input: ReportInput): RunReport {
         name,
         outcome: 'failed',
         reason: 'no outcome recorded: its function failed unexpectedly or the run stopped before it finished (see the execution history and the function logs)',
+        effect: null,
       };
     }
-    return { id: entry.id, name, outcome: result.outcome, reason: result.reason ?? null };
+    return { id: entry.id, name, outcome: result.outcome, reason: result.reason ?? null, effect: result.outcome === 'optimized' ? (result.effect ?? null) : null };
   });
   const count = (o: Outcome) => indexes.filter((i) => i.outcome === o).length;
   const summary = {
@@ -108,6 +118,10 @@ export function buildReport(input: ReportInput): RunReport {
     finishedAt: input.now.toISOString(),
     summary,
     queryLatencyMs: { before: latency(input.latency.before), after: latency(input.latency.after) },
+    medianIndexLatencyChange: medianLatencyChange(indexes.flatMap((i) => (i.effect ? [i.effect] : []))),
+    regressions: indexes.flatMap((i) =>
+      i.effect?.regressed ? [{ id: i.id, name: i.name, before: i.effect.queryLatencyMs.before!, after: i.effect.queryLatencyMs.after! }] : [],
+    ),
     throughputRate: { before: throughput(input.latency.before), after: throughput(input.latency.after) },
     indexes,
     warnings,

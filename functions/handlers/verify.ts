@@ -9,6 +9,7 @@ import { reasonOf } from '../shared/bounded-error.ts';
 import { clientSettings } from '../shared/genesys-settings.ts';
 import { recordGenesysResponses, taskHandler, type TaskEvent } from '../shared/invocation.ts';
 import { createLogger } from '../shared/logger.ts';
+import { METRIC, MetricUnit } from '../shared/metrics.ts';
 import { sharedCredentials, sharedRunStore } from '../shared/singletons.ts';
 import { recordOutcome } from '../steps/index-outcomes.ts';
 import { recordRunLevelStop } from '../steps/run-breaker.ts';
@@ -37,7 +38,10 @@ async function checkHealth(event: HealthEvent, log: Logger, metrics: Metrics): P
     result = { status: 'failed', polls: event.progress.polls + 1, reason: reasonOf(err), errorName: (err as Error).name };
   }
   const reason = 'reason' in result ? result.reason : null;
-  if (result.status === 'healthy') await recordOutcome(sharedRunStore(), event.executionId, { id: event.indexId, outcome: 'optimized' });
+  if (result.status === 'healthy') {
+    await recordOutcome(sharedRunStore(), event.executionId, { id: event.indexId, outcome: 'optimized', effect: result.effect });
+    if (result.effect.regressed) metrics.addMetric(METRIC.latencyRegressions, MetricUnit.Count, 1);
+  }
   if (result.status === 'failed') {
     await recordOutcome(sharedRunStore(), event.executionId, {
       id: event.indexId,
@@ -73,6 +77,21 @@ async function checkHealth(event: HealthEvent, log: Logger, metrics: Metrics): P
         correlationId: responses.correlationId(),
         reason,
       }),
+      // A regression is worth an event of its own: other systems' rules can route it to whoever owns the index.
+      ...(healthy?.effect.regressed
+        ? [
+            auditEvent({
+              executionId: event.executionId,
+              indexId: event.indexId,
+              action: 'latency_regressed',
+              status: 'regressed',
+              latencyMs: healthy.effect.queryLatencyMs.after,
+              diskUsagePercent: healthy.effect.diskUsage.after,
+              correlationId: responses.correlationId(),
+              reason: `query latency ${healthy.effect.queryLatencyMs.before} ms before, ${healthy.effect.queryLatencyMs.after} ms after (more than ${Math.round(event.maxLatencyRegression * 100)}% slower)`,
+            }),
+          ]
+        : []),
     ]);
   }
   return result;

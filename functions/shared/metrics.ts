@@ -12,6 +12,7 @@ export const METRIC = {
   queryLatencyBefore: 'QueryLatencyBeforeMs',
   queryLatencyAfter: 'QueryLatencyAfterMs',
   throttledCalls: 'ThrottledCalls',
+  latencyRegressions: 'IndexLatencyRegressions',
 } as const;
 
 export { MetricUnit };

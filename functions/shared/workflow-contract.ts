@@ -55,6 +55,7 @@ export const FIELD = {
   waitSeconds: field<Extract<OptimizeResult, { status: 'retry' }>>('waitSeconds'),
   settleSeconds: field<Extract<OptimizeResult, { status: 'accepted' }>>('settleSeconds'),
   healthDeadline: field<Extract<OptimizeResult, { status: 'accepted' }>>('healthDeadline'),
+  before: field<Extract<OptimizeResult, { status: 'accepted' }>>('before'),
   reason: field<Extract<OptimizeResult, { status: 'failed' }>>('reason'),
   errorName: field<Extract<OptimizeResult, { status: 'failed' }>>('errorName'),
   proceed: field<CheckedInput['guard']>('proceed'),
@@ -78,6 +79,8 @@ export interface IndexItem {
   position: number;
   directives: OptimizationDirectives;
   healthCheckBeforePut: boolean;
+  /** policy.maxLatencyRegression: how much slower after the PUT counts as a regression. */
+  maxLatencyRegression: number;
   timing: Timing;
   retries: Retries;
   safety: Safety;

@@ -19,7 +19,7 @@ export async function countFailed(store: RunStore, executionId: string): Promise
   return (await store.list(outcomePrefix(executionId, 'failed'))).length;
 }
 
-/** Every recorded outcome. An optimized index needs no read: its key says all there is. */
+/** Every recorded outcome (an optimized one carries the index's effect, so every one is read). */
 export async function readOutcomes(store: RunStore, executionId: string): Promise<IndexResult[]> {
   const base = runObjectKey(executionId, RUN_OBJECT.outcomes());
   const keys = await store.list(base);
@@ -28,8 +28,7 @@ export async function readOutcomes(store: RunStore, executionId: string): Promis
   for (const key of keys) {
     const [outcome, file] = key.slice(base.length).split('/');
     if (!outcome || !file || !(OUTCOMES as readonly string[]).includes(outcome)) continue;
-    if (outcome === 'optimized') results.push({ id: decodeURIComponent(file.replace(/\.json$/, '')), outcome: 'optimized' });
-    else toRead.push(key);
+    toRead.push(key);
   }
   for (let i = 0; i < toRead.length; i += READ_CONCURRENCY) {
     results.push(...(await Promise.all(toRead.slice(i, i + READ_CONCURRENCY).map((k) => store.getJson<IndexResult>(k)))));

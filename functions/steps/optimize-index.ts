@@ -7,6 +7,7 @@ import type { Retries, Timing } from '../domain/execution-input.ts';
 import type { GenesysClient, OptimizationDirectives } from '../genesys/client.ts';
 import type { CallPacer } from '../pacing/index.ts';
 import { decideRetry, type RetryCause } from './retry-decision.ts';
+import { NOT_MEASURED, sampleOf, type HealthSample } from '../domain/effect.ts';
 
 export interface OptimizeProgress {
   /** Attempts made so far (0 before the first); waiting for a slot in the budget is not one. */
@@ -17,6 +18,8 @@ export interface OptimizeProgress {
   slotReserved?: boolean;
   /** Attempts answered 429 so far: bounded by retries.maxThrottledAttempts, not retries.maxAttempts. */
   throttled?: number;
+  /** The index's health before its PUT, from the pre-check (nothing measured without one). */
+  before?: HealthSample;
 }
 
 export interface OptimizeRequest {
@@ -51,6 +54,8 @@ export async function optimizeIndex(
   now: () => number = Date.now,
 ): Promise<OptimizeResult> {
   let prechecked = req.progress.prechecked || !req.healthCheckBeforePut;
+  // Carried through every retry, so the accepted result still has what the pre-check read.
+  let before = req.progress.before ?? NOT_MEASURED;
   const callsNeeded = prechecked ? 1 : 2;
   if (!req.progress.slotReserved) {
     const pace = await pacer.reserve(callsNeeded);
@@ -62,6 +67,7 @@ export async function optimizeIndex(
         prechecked,
         slotReserved: true,
         throttled: req.progress.throttled ?? 0,
+        before,
         waitSeconds: pace.waitSeconds,
         reason: 'waiting for its turn in the API budget',
       };
@@ -82,6 +88,7 @@ export async function optimizeIndex(
         return { status: 'skipped', attempts, prechecked, reason: 'unhealthy: health red at the start of the run' };
       }
       prechecked = true;
+      before = sampleOf(reading.health);
     }
     const put = await client.putOptimization(req.indexId, req.directives);
     const healthDeadline = new Date(now() + req.timing.healthTimeoutSeconds * 1000).toISOString();
@@ -91,6 +98,7 @@ export async function optimizeIndex(
       status: 'accepted',
       attempts,
       prechecked,
+      before,
       healthDeadline,
       settleSeconds,
       ...(put.correlationId ? { correlationId: put.correlationId } : {}),
@@ -101,7 +109,7 @@ export async function optimizeIndex(
     if (decision.retry) {
       const waitSeconds = await pacer.scheduleAfter(prechecked ? 1 : 2, decision.waitSeconds);
       const throttled = throttledBefore + (decision.cause === 'throttled' ? 1 : 0);
-      return { status: 'retry', cause: decision.cause, attempts, prechecked, slotReserved: true, throttled, waitSeconds, reason: decision.reason };
+      return { status: 'retry', cause: decision.cause, attempts, prechecked, slotReserved: true, throttled, before, waitSeconds, reason: decision.reason };
     }
     return { status: 'failed', attempts, prechecked, reason: decision.reason, errorName: decision.errorName ?? null };
   }

@@ -7,6 +7,7 @@ import type { GenesysClient } from '../genesys/client.ts';
 import type { HealthStatus } from '../genesys/shapes.ts';
 import type { CallPacer } from '../pacing/index.ts';
 import { decideRetry, type RetryCause } from './retry-decision.ts';
+import { effectOf, NOT_MEASURED, sampleOf, type HealthSample, type IndexEffect } from '../domain/effect.ts';
 
 export interface VerifyRequest {
   indexId: string;
@@ -14,6 +15,9 @@ export interface VerifyRequest {
   healthDeadline: string;
   timing: Timing;
   retries: Retries;
+  /** The health before the PUT (the pre-check's), and how much slower after counts as a regression. */
+  before: HealthSample;
+  maxLatencyRegression: number;
   progress: VerifyProgress;
 }
 
@@ -27,7 +31,7 @@ export type VerifyProgress = {
 };
 
 export type VerifyResult = VerifyProgress & (
-  | { status: 'healthy'; health: Exclude<HealthStatus, 'red'>; diskUsage?: number; queryLatencyMs?: number }
+  | { status: 'healthy'; health: Exclude<HealthStatus, 'red'>; diskUsage?: number; queryLatencyMs?: number; effect: IndexEffect }
   | { status: 'poll'; cause: RetryCause | 'refreshing'; waitSeconds: number; reason: string }
   | { status: 'failed'; reason: string; /** Set for errors the report names for the whole run; null otherwise. */ errorName: string | null }
 );
@@ -65,6 +69,7 @@ export async function verifyIndex(client: GenesysClient, req: VerifyRequest, pac
       health: h.status,
       ...(h.diskUsage !== undefined ? { diskUsage: h.diskUsage } : {}),
       ...(h.queryLatencyMs !== undefined ? { queryLatencyMs: h.queryLatencyMs } : {}),
+      effect: effectOf(req.before ?? NOT_MEASURED, sampleOf(h), req.maxLatencyRegression),
     };
   } catch (err) {
     // Health reads that fail are bounded by the deadline, not by an attempt count. They back off

@@ -94,6 +94,11 @@ export class OptimizerAlarms extends Construct {
       alarm('RunTimedOut', sm.metricTimedOut(sum), 'An optimizer run hit the state machine timeout.'),
       alarm('RunAborted', sm.metricAborted(sum), 'An optimizer run was stopped before it finished.'),
       alarm('IndexesFailed', optimizerMetric(METRIC.indexesFailed, 'Sum', undefined, ALARM_PERIOD), 'A run reported failed indexes (IndexesFailed ≥ 1).'),
+      alarm(
+        'LatencyRegressed',
+        optimizerMetric(METRIC.latencyRegressions, 'Sum', undefined, ALARM_PERIOD),
+        "An optimized index answers slower than before by more than policy.maxLatencyRegression (see the report's regressions and the Index Latency Regressed audit events).",
+      ),
     ];
   }
 }

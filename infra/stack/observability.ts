@@ -232,6 +232,7 @@ export class OptimizerDashboard extends Construct {
         optimizerMetric(METRIC.queryLatencyAfter, 'Average', 'After'),
       ]),
       graph('Genesys throttling (429 responses per day)', [optimizerMetric(METRIC.throttledCalls, 'Sum', 'ThrottledCalls')]),
+      graph('Indexes slower after optimizing (per day)', [optimizerMetric(METRIC.latencyRegressions, 'Sum', 'Regressed')]),
     );
     this.dashboard.addWidgets(
       graph(

@@ -159,6 +159,9 @@ function perIndexWorkflow(scope: Construct, fns: OptimizerFunctions): sfn.IChain
       ...common,
       check: 'health',
       healthDeadline: sfn.JsonPath.stringAt(at(INDEX_PATH.optimize, FIELD.healthDeadline)),
+      // The pre-check's reading, for the index's effect (the accepted result always carries it).
+      before: sfn.JsonPath.objectAt(at(INDEX_PATH.optimize, FIELD.before)),
+      maxLatencyRegression: item('maxLatencyRegression'),
       progress: sfn.JsonPath.objectAt(INDEX_PATH.verify),
     },
     INDEX_PATH.verify,
@@ -286,6 +289,7 @@ export function buildDefinition(scope: Construct, fns: OptimizerFunctions, runBu
       position: sfn.JsonPath.numberAt('$$.Map.Item.Index'),
       directives: sfn.JsonPath.objectAt('$.config.directives'),
       healthCheckBeforePut: sfn.JsonPath.stringAt('$.config.policy.healthCheckBeforePut'),
+      maxLatencyRegression: sfn.JsonPath.numberAt('$.config.policy.maxLatencyRegression'),
       timing: sfn.JsonPath.objectAt('$.config.timing'),
       retries: sfn.JsonPath.objectAt('$.config.retries'),
       safety: sfn.JsonPath.objectAt('$.config.safety'),
