@@ -76,6 +76,7 @@ function report(overrides: Partial<RunReport> = {}): RunReport {
   return {
     executionId: EXEC,
     dryRun: false,
+    retryOf: null,
     finishedAt: '2025-01-02T03:05:10.000Z',
     summary: SUMMARY,
     queryLatencyMs: { before: 120, after: 80 },
@@ -508,6 +509,72 @@ describe('npm run execute: how the execution ended', () => {
       'Execution SUCCEEDED after 1m 05s',
     ]);
     expect(fake.err).toEqual([`No report to write to ${join(dir, 'r.json')}.`]);
+  });
+});
+
+describe('npm run execute: --retry-failed', () => {
+  const EARLIER = 'arn:aws:states:eu-west-1:123456789012:execution:Optimizer:weekly-run';
+  const EARLIER_CONFIG = {
+    dryRun: false,
+    indexIds: null,
+    retryOf: null,
+    policy: { maxShards: 50, maxReplicas: 3, maxStorageBytes: 10737418240, cooldownHours: 0, healthCheckBeforePut: true, maxLatencyRegression: 0.2 },
+    timing: { settleSeconds: 30, healthPollSeconds: 15, healthTimeoutSeconds: 900 },
+    apiBudgetPerMinute: 150,
+    maxConcurrency: 12,
+  };
+  /** The run bucket: the earlier run's report and checked input, by key. */
+  function bucket(objects: Record<string, unknown>) {
+    s3.on(GetObjectCommand).callsFake((input: { Bucket: string; Key: string }) => {
+      const body = objects[`${input.Bucket}/${input.Key}`];
+      if (body === undefined) throw new NoSuchKey({ message: 'The specified key does not exist.', $metadata: {} });
+      return { Body: { transformToString: async () => JSON.stringify(body) } };
+    });
+  }
+  const failedEarlier = () =>
+    report({
+      executionId: EARLIER,
+      summary: { total: 4, optimized: 2, skipped: 1, failed: 1, planned: 0 },
+      indexes: [
+        { id: 'a', name: 'alpha', outcome: 'optimized', reason: null, effect: null },
+        { id: 'b', name: 'beta', outcome: 'failed', reason: 'PUT refused: 400', effect: null },
+        { id: 'c', name: 'gamma', outcome: 'optimized', reason: null, effect: null },
+        { id: 'd', name: 'delta', outcome: 'skipped', reason: 'over maxShards', effect: null },
+      ],
+    });
+
+  it('starts a run of exactly the failed indexes with the earlier input, --input taking precedence, naming the run it retries', async () => {
+    const fake = fakeExecution([{}]);
+    bucket({ 'runs-bucket/runs/Optimizer/weekly-run/report.json': failedEarlier(), 'runs-bucket/runs/Optimizer/weekly-run/config.json': EARLIER_CONFIG });
+    expect(await fake.run(['--state-machine-arn', SM, '--bucket', 'runs-bucket', '--retry-failed', 'weekly-run', '--input', '{"maxConcurrency":1}', '--no-wait'])).toBe(0);
+    const input = JSON.parse(sfn.commandCalls(StartExecutionCommand)[0]!.args[0].input.input!);
+    expect(input).toEqual({ ...EARLIER_CONFIG, maxConcurrency: 1, indexIds: ['b'], retryOf: EARLIER });
+    expect(fake.out[0]).toBe(`Retrying the 1 failed index(es) of ${EARLIER}`);
+    // The earlier run's objects are only read.
+    expect(s3.calls().every((c) => (c.args[0] as { constructor: { name: string } }).constructor.name === 'GetObjectCommand')).toBe(true);
+  });
+
+  it('a run with nothing failed: says so and starts nothing', async () => {
+    const fake = fakeExecution([{}]);
+    bucket({ 'runs-bucket/runs/Optimizer/weekly-run/report.json': report({ executionId: EARLIER }), 'runs-bucket/runs/Optimizer/weekly-run/config.json': EARLIER_CONFIG });
+    expect(await fake.run(['--state-machine-arn', SM, '--bucket', 'runs-bucket', '--retry-failed', EARLIER])).toBe(0);
+    expect(fake.out).toEqual([`Nothing to retry: no index of ${EARLIER} failed (3 optimized, 1 skipped): nothing to retry.`]);
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
+  it('an execution whose report is not in the bucket: exit 2 naming where it looked, nothing started', async () => {
+    const fake = fakeExecution([{}]);
+    bucket({});
+    expect(await fake.run(['--state-machine-arn', SM, '--bucket', 'runs-bucket', '--retry-failed', 'no-such-run'])).toBe(2);
+    expect(fake.err[0]).toMatch(/^Cannot retry arn:aws:states:eu-west-1:123456789012:execution:Optimizer:no-such-run: s3:\/\/runs-bucket\/runs\/Optimizer\/no-such-run\/report\.json does not exist$/);
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
+  it('refuses --index with it, before any AWS call', async () => {
+    const fake = fakeExecution([{}]);
+    expect(await fake.run(['--state-machine-arn', SM, '--retry-failed', 'weekly-run', '--index', 'x'])).toBe(2);
+    expect(fake.err[0]).toMatch(/^--retry-failed runs the failed indexes of the earlier execution: give no --index with it/);
+    expect(sfn.calls()).toHaveLength(0);
   });
 });
 

@@ -12,7 +12,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { DEMO_SCENARIO_PATH, loadDemoScenario } from '../infra/simulator/scenario-file.ts';
 import { startSimulator } from '../infra/simulator/server.ts';
 import { TokenStore } from '../infra/simulator/tokens.ts';
-import type { ReportEntry } from '../functions/domain/report.ts';
+import type { ReportEntry, RunReport } from '../functions/domain/report.ts';
+import type { RunConfig } from '../functions/domain/execution-input.ts';
+import { readLocalRunObject } from '../infra/local/local-runs.ts';
+import { retryPlan } from '../infra/cli/retry-failed.ts';
 import {
   FAST,
   calls,
@@ -29,7 +32,7 @@ import {
   useLocalRuns,
 } from './support/local-run.ts';
 
-const { startSim, adopt, runAgainst, run } = useLocalRuns();
+const { startSim, adopt, runAgainst, run, aws, synthesized } = useLocalRuns();
 
 describe('the built-in demo scenario', () => {
   // What each special index of demo-scenario.json must end as, keyed on its behaviour.$comment.
@@ -289,6 +292,33 @@ describe("each index's effect, from the health reads the run makes anyway", { ti
     );
     expect(entry(r, 'slower').effect).toMatchObject({ queryLatencyMs: { before: null, after: 300 }, diskUsage: { before: null }, regressed: false });
     expect(r.result.report!.regressions).toEqual([]);
+  });
+});
+
+describe('retry what failed', { timeout: 30_000 }, () => {
+  it("a new run of exactly the earlier run's failed indexes, with its input, naming the run it retries; the earlier report untouched", async () => {
+    const sim = await startSim({ indexes: [index('ok'), index('flaky', { faults: { put: [{ status: 400, times: 1, message: 'try again later' }] } }), index('ok2')] });
+    const first = await runAgainst(sim, { timing: FAST, retries: { maxAttempts: 2 } });
+    expect(first.result.report!.summary).toMatchObject({ optimized: 2, failed: 1 });
+    const earlier = await readLocalRunObject<RunConfig>(aws(), synthesized(), first.result.executionId, 'config', 'test');
+    const plan = retryPlan(first.result.report!, earlier, {});
+    if ('nothing' in plan) throw new Error(plan.nothing);
+    expect(plan.failed).toEqual(['flaky']);
+    const second = await runAgainst(sim, plan.input);
+    expect(second.result.status).toBe('SUCCEEDED');
+    expect(second.result.report!.indexes.map((e) => [e.id, e.outcome])).toEqual([['flaky', 'optimized']]);
+    expect(second.result.report!.retryOf).toBe(first.result.executionId);
+    // The earlier input came along (its retries), and only the failed index was PUT again.
+    expect(puts(sim, 'ok')).toHaveLength(1);
+    expect(puts(sim, 'flaky').map((q) => q.status)).toEqual([400, 202]);
+    const kept = await readLocalRunObject<RunReport>(aws(), synthesized(), first.result.executionId, 'report', 'test');
+    expect(kept).toEqual(first.result.report);
+  });
+
+  it('a run with nothing failed: nothing to retry', async () => {
+    const r = await run({ indexes: [index('ok')] });
+    const earlier = await readLocalRunObject<RunConfig>(aws(), synthesized(), r.result.executionId, 'config', 'test');
+    expect(retryPlan(r.result.report!, earlier, {})).toEqual({ nothing: expect.stringMatching(/^no index of arn:.* failed \(1 optimized, 0 skipped\): nothing to retry$/) });
   });
 });
 

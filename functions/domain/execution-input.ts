@@ -52,6 +52,8 @@ export interface RunConfig {
   dryRun: boolean;
   /** Only these indexes; null means every index of the org. */
   indexIds: string[] | null;
+  /** The execution whose failed indexes this run tries again (npm start / npm run execute --retry-failed). */
+  retryOf: string | null;
   policy: Policy;
   directives: OptimizationDirectives;
   timing: Timing;
@@ -192,7 +194,16 @@ function parseDirectives(v: unknown): OptimizationDirectives {
   };
 }
 
-export const INPUT_FIELDS = ['dryRun', 'indexIds', 'policy', 'directives', 'timing', 'retries', 'safety', 'apiBudgetPerMinute', 'maxConcurrency'] as const;
+export const INPUT_FIELDS = ['dryRun', 'indexIds', 'policy', 'directives', 'timing', 'retries', 'safety', 'apiBudgetPerMinute', 'maxConcurrency', 'retryOf'] as const;
+
+/** An execution ARN: what `retryOf` names. */
+const EXECUTION_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[A-Za-z0-9_/-]{1,160}:[A-Za-z0-9_.-]{1,80}$/;
+
+function parseRetryOf(v: unknown): string | null {
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'string' || !EXECUTION_ARN.test(v)) throw new InputError('retryOf', `must be the ARN of the execution this run retries, got ${describe(v)}`);
+  return v;
+}
 
 export function parseExecutionInput(raw: unknown): RunConfig {
   // The console's "Start execution" sends {} by default, the CLI may send nothing at all.
@@ -248,6 +259,7 @@ export function parseExecutionInput(raw: unknown): RunConfig {
   return {
     dryRun: booleanAt(input, 'dryRun', '', false),
     indexIds: parseIndexIds(input['indexIds']),
+    retryOf: parseRetryOf(input['retryOf']),
     policy,
     directives: parseDirectives(input['directives']),
     timing,

@@ -42,6 +42,8 @@ export interface RunError {
 export interface RunReport {
   executionId: string;
   dryRun: boolean;
+  /** The execution whose failed indexes this run tried again, or null. */
+  retryOf: string | null;
   finishedAt: string;
   summary: { total: number; optimized: number; skipped: number; failed: number; planned: number };
   queryLatencyMs: { before: number | null; after: number | null };
@@ -63,6 +65,8 @@ export const RUN_LEVEL_ERRORS = ['Genesys.Forbidden', 'Genesys.CredentialsInvali
 export interface ReportInput {
   executionId: string;
   dryRun: boolean;
+  /** The execution this run retried the failed indexes of, if it is a retry. */
+  retryOf?: string | null;
   plan: Plan;
   results: IndexResult[] | null;
   latency: { before?: LatencyReading | null; after?: LatencyReading | null };
@@ -115,6 +119,7 @@ export function buildReport(input: ReportInput): RunReport {
   return {
     executionId: input.executionId,
     dryRun: input.dryRun,
+    retryOf: input.retryOf ?? null,
     finishedAt: input.now.toISOString(),
     summary,
     queryLatencyMs: { before: latency(input.latency.before), after: latency(input.latency.after) },

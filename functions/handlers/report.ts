@@ -19,7 +19,7 @@ import type { PlanSummary } from './validate.ts';
 
 /** The whole execution state: which parts exist depends on the path that led to the report. */
 export interface RunState {
-  config: Pick<RunConfig, 'dryRun'>;
+  config: Pick<RunConfig, 'dryRun'> & Partial<Pick<RunConfig, 'retryOf'>>;
   fetch?: { warnings?: string[] };
   plan?: Partial<PlanSummary>;
   /** Where the Map's ResultWriter put the child executions' results. */
@@ -70,6 +70,7 @@ export const handler = taskHandler(logger, 'report', async (event: ReportEvent, 
   const report = buildReport({
     executionId: event.executionId,
     dryRun: state.config.dryRun,
+    retryOf: state.config.retryOf ?? null,
     plan,
     results: results.length > 0 ? results : null,
     latency: { before: ran(state.latency?.before), after: ran(state.latency?.after) },

@@ -24,6 +24,10 @@ Input:
   --input JSON | @FILE      the execution input, as for npm start
   --dry-run                 plan only: no PUT (same as "dryRun": true in the input)
   --index ID                only this index; repeat for more (same as "indexIds" in the input)
+  --retry-failed EXECUTION  a new run of exactly the failed indexes of an earlier execution (its
+                            ARN, or its name under this state machine), with that run's input;
+                            fields given with --input take precedence. Reads the earlier run's
+                            report and input from the run bucket.
 
 Following:
   --no-wait                 start the execution, print where to see it, and exit
@@ -41,6 +45,8 @@ export interface ExecuteOptions {
   stack: string;
   bucket: string | undefined;
   input: Record<string, unknown>;
+  /** An earlier execution (ARN or name) whose failed indexes to run again. */
+  retryFailed: string | undefined;
   wait: boolean;
   pollSeconds: number;
   reportFile: string | undefined;
@@ -75,6 +81,7 @@ export function parseExecuteArgs(argv: string[]): ExecuteOptions | 'help' {
         input: { type: 'string' },
         'dry-run': { type: 'boolean' },
         index: { type: 'string', multiple: true },
+        'retry-failed': { type: 'string' },
         'no-wait': { type: 'boolean' },
         'poll-seconds': { type: 'string' },
         report: { type: 'string' },
@@ -89,8 +96,16 @@ export function parseExecuteArgs(argv: string[]): ExecuteOptions | 'help' {
   if (values.bucket !== undefined && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(values.bucket)) {
     throw new UsageError(`--bucket: not an S3 bucket name: ${JSON.stringify(values.bucket)}`);
   }
+  const retryFailed = values['retry-failed'];
+  if (retryFailed !== undefined) {
+    if ((values.index ?? []).length > 0) throw new UsageError('--retry-failed runs the failed indexes of the earlier execution: give no --index with it');
+    if (!/^(arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[A-Za-z0-9_-]{1,80}:[A-Za-z0-9_.-]{1,80}|[A-Za-z0-9_.-]{1,80})$/.test(retryFailed)) {
+      throw new UsageError(`--retry-failed: not an execution ARN or name: ${JSON.stringify(retryFailed)}`);
+    }
+  }
   return {
     stateMachineArn: arn,
+    retryFailed,
     stack: values.stack ?? DEFAULT_STACK,
     bucket: values.bucket,
     input: executionInputFromArgs(values.input, values['dry-run'] ?? false, values.index ?? []),

@@ -20,12 +20,16 @@ import {
   causeText,
   failedFromOutput,
   formatOutputSummary,
+  readRunObject,
   readRunReport,
   reportLocationFor,
   reportLocationFromOutput,
 } from './execution-report.ts';
 import { formatReportTable, reportFileContent } from './report-table.ts';
 import { readStackOutputs, type StackOutputs } from './stack-outputs.ts';
+import { retryPlan, type RetryPlan } from './retry-failed.ts';
+import type { RunConfig } from '../../functions/domain/execution-input.ts';
+import { runKey } from '../../functions/store/run-store.ts';
 
 export interface AwsClients {
   sfn(region: string): SFNClient;
@@ -77,7 +81,7 @@ export async function execute(argv: string[], deps: ExecuteDeps): Promise<number
     write(EXECUTE_HELP);
     return 0;
   }
-  const opts = options;
+  const opts = { ...options };
 
   // The stack is read at most once, and only when needed: no ARN given, or a failed run's report to find.
   let stack: Promise<StackOutputs> | undefined;
@@ -102,6 +106,35 @@ export async function execute(argv: string[], deps: ExecuteDeps): Promise<number
 
   const region = arnRegion(stateMachineArn);
   const sfn = deps.clients.sfn(region);
+  const runBucket = async (): Promise<string> => {
+    if (opts.bucket) return opts.bucket;
+    const outputs = await stackOutputs();
+    if (outputs.stateMachineArn && unqualified(outputs.stateMachineArn) !== unqualified(stateMachineArn)) {
+      throw new Error(`stack ${opts.stack} belongs to another state machine; give --bucket NAME`);
+    }
+    if (!outputs.runBucketName) throw new Error(`stack ${opts.stack} has no RunBucketName output; give --bucket NAME`);
+    return outputs.runBucketName;
+  };
+  if (opts.retryFailed) {
+    const earlierArn = opts.retryFailed.startsWith('arn:') ? opts.retryFailed : `${unqualified(stateMachineArn).replace(':stateMachine:', ':execution:')}:${opts.retryFailed}`;
+    let plan: RetryPlan;
+    try {
+      const bucket = await runBucket();
+      const s3 = deps.clients.s3(region);
+      const report = await readRunReport(s3, reportLocationFor(bucket, earlierArn));
+      const earlier = await readRunObject<RunConfig>(s3, bucket, runKey(earlierArn, 'config'));
+      plan = retryPlan(report, earlier, opts.input);
+    } catch (err) {
+      writeError(`Cannot retry ${earlierArn}: ${errorText(err)}`);
+      return 2;
+    }
+    if ('nothing' in plan) {
+      write(`Nothing to retry: ${plan.nothing}.`);
+      return 0;
+    }
+    opts.input = plan.input;
+    write(`Retrying the ${plan.failed.length} failed index(es) of ${earlierArn}`);
+  }
   const name = executionName((deps.now ?? (() => new Date()))());
   let executionArn: string | undefined;
   try {
@@ -129,15 +162,7 @@ export async function execute(argv: string[], deps: ExecuteDeps): Promise<number
   }
 
   /** Where a failed run's report is when the history did not say: the run bucket, by naming convention. */
-  const derivedLocation = async (): Promise<string> => {
-    if (opts.bucket) return reportLocationFor(opts.bucket, executionArn);
-    const outputs = await stackOutputs();
-    if (outputs.stateMachineArn && unqualified(outputs.stateMachineArn) !== unqualified(stateMachineArn)) {
-      throw new Error(`stack ${opts.stack} belongs to another state machine; give --bucket NAME`);
-    }
-    if (!outputs.runBucketName) throw new Error(`stack ${opts.stack} has no RunBucketName output; give --bucket NAME`);
-    return reportLocationFor(outputs.runBucketName, executionArn);
-  };
+  const derivedLocation = async (): Promise<string> => reportLocationFor(await runBucket(), executionArn);
 
   // One real run per org at a time: this one gave way to a run still going, and changed nothing.
   const gaveWay = result.output as { outcome?: unknown; message?: unknown; runningExecution?: unknown; runningSince?: unknown } | undefined;

@@ -47,6 +47,19 @@ export async function readRunReport(s3: S3Client, location: string): Promise<Run
   return report as RunReport;
 }
 
+/** Another object of a run in the run bucket (its checked input, config.json), as JSON. */
+export async function readRunObject<T>(s3: S3Client, bucket: string, key: string): Promise<T> {
+  const location = `s3://${bucket}/${key}`;
+  try {
+    const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return JSON.parse((await res.Body?.transformToString('utf-8')) ?? '') as T;
+  } catch (err) {
+    if (err instanceof Error && err.name === 'NoSuchKey') throw new ReportUnavailable(`${location} does not exist`);
+    if (err instanceof SyntaxError) throw new ReportUnavailable(`${location} is not JSON`);
+    throw new ReportUnavailable(`cannot read ${location}: ${errorText(err)}`);
+  }
+}
+
 /** The `report` field of a succeeded execution's output. */
 export function reportLocationFromOutput(output: unknown): string | undefined {
   const location = typeof output === 'object' && output !== null ? (output as Record<string, unknown>)['report'] : undefined;

@@ -45,6 +45,7 @@ export function formatReportTable(report: RunReport, options: { reasonWidth?: nu
     if (median !== null && median !== undefined) lines.push(`Index latency, median change: ${median > 0 ? '+' : ''}${Math.round(median * 100)}%`);
     for (const g of report.regressions ?? []) lines.push(`Regressed: ${g.name ?? g.id} answers in ${g.after} ms, was ${g.before} ms`);
   }
+  if (report.retryOf) lines.push(`A retry of the failed indexes of ${report.retryOf}`);
   for (const w of report.warnings) lines.push(`Warning: ${w}`);
   if (report.error) lines.push(`Run failed: ${report.error.name}: ${report.error.cause}`);
   return lines.join('\n');

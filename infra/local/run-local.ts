@@ -149,7 +149,7 @@ function causeText(cause: unknown): string {
 }
 
 /** Clients that sign as `principal` (the runner itself, or the state machine's role). */
-function clientsAs(aws: LocalAws, principal: string) {
+export function clientsAs(aws: LocalAws, principal: string) {
   const config = { endpoint: aws.endpoint, region: LOCAL_REGION, credentials: { accessKeyId: principal, secretAccessKey: 'local' } };
   return { s3: new S3Client({ ...config, forcePathStyle: true }), db: new DynamoDBClient(config) };
 }

@@ -14,6 +14,12 @@ import { executionInputFromArgs, parseStrictArgs, UsageError } from '../cli/exec
 import { startSimulator, type Simulator } from '../simulator/server.ts';
 import { loadDemoScenario, readScenarioFile } from '../simulator/scenario-file.ts';
 import { runLocally, type LocalTarget } from './run-local.ts';
+import { startLocalAws, type LocalAws } from './aws/local-aws.ts';
+import { synthesizeDefinition, type SynthesizedDefinition } from './definition.ts';
+import { localExecutionArn, readLocalRunObject } from './local-runs.ts';
+import { retryPlan } from '../cli/retry-failed.ts';
+import type { RunReport } from '../../functions/domain/report.ts';
+import type { RunConfig } from '../../functions/domain/execution-input.ts';
 
 const HELP = `Usage: npm start -- [options]
 
@@ -34,6 +40,9 @@ Run:
   --input JSON | @FILE      the execution input, as for a deployed execution
   --dry-run                 plan only: no PUT (same as "dryRun": true in the input)
   --index ID                only this index; repeat for more (same as "indexIds" in the input)
+  --retry-failed RUN        a new run of exactly the failed indexes of an earlier run in the store
+                            (RUN: its executionId as the report gives it, or the execution name),
+                            with that run's input; fields given with --input take precedence
   --report FILE             write the report as JSON
   --store DIR               where the local S3 server keeps the run bucket (inventory, plan,
                             outcomes, report) and the function logs (default .optimizer-runs)
@@ -48,6 +57,7 @@ const DEMO_BUDGET_PER_MINUTE = 240;
 
 interface Options {
   input: Record<string, unknown>;
+  retryFailed: string | undefined;
   target: LocalTarget | null;
   scenario: string | undefined;
   report: string | undefined;
@@ -65,6 +75,7 @@ function parse(argv: string[]): Options | 'help' {
     'dry-run': { type: 'boolean' },
     index: { type: 'string', multiple: true },
     report: { type: 'string' },
+    'retry-failed': { type: 'string' },
     store: { type: 'string' },
     verbose: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
@@ -84,8 +95,10 @@ function parse(argv: string[]): Options | 'help' {
     if (!clientId || !clientSecret) throw new UsageError('set GENESYS_CLIENT_ID and GENESYS_CLIENT_SECRET for a real org');
     target = { clientId, clientSecret, ...(region ? { region } : { apiUrl: apiUrl!, loginUrl: loginUrl! }) };
   }
+  if (values['retry-failed'] !== undefined && (values.index ?? []).length > 0) throw new UsageError('--retry-failed runs the failed indexes of the earlier run: give no --index with it');
   return {
     input,
+    retryFailed: values['retry-failed'],
     target,
     scenario: values.scenario,
     report: values.report,
@@ -111,7 +124,31 @@ async function main(argv: string[]): Promise<number> {
 
   let simulator: Simulator | undefined;
   let target = options.target;
-  const input = { ...options.input };
+  let input = { ...options.input };
+  let synthesized: SynthesizedDefinition | undefined;
+  let aws: LocalAws | undefined;
+  if (options.retryFailed) {
+    synthesized = synthesizeDefinition();
+    aws = await startLocalAws({ dir: options.store });
+    try {
+      const executionArn = localExecutionArn(synthesized, options.retryFailed);
+      const report = await readLocalRunObject<RunReport>(aws, synthesized, executionArn, 'report', options.store);
+      const earlier = await readLocalRunObject<RunConfig>(aws, synthesized, executionArn, 'config', options.store);
+      const plan = retryPlan(report, earlier, options.input);
+      if ('nothing' in plan) {
+        say(`Nothing to retry: ${plan.nothing}.`);
+        await aws.close();
+        return 0;
+      }
+      input = plan.input;
+      say(`Retrying the ${plan.failed.length} failed index(es) of ${executionArn}`);
+    } catch (err) {
+      await aws.close();
+      if (!(err instanceof UsageError)) throw err;
+      process.stderr.write(`${err.message}\n`);
+      return 2;
+    }
+  }
   if (!target) {
     try {
       const scenario = options.scenario ? await readScenarioFile(options.scenario) : await loadDemoScenario();
@@ -143,6 +180,8 @@ async function main(argv: string[]): Promise<number> {
       input,
       target,
       storeDir: options.store,
+      ...(aws ? { aws } : {}),
+      ...(synthesized ? { synthesized } : {}),
       onEvent: (e) => progress.on(e),
       onLogLine: (line) => {
         appendFileSync(logFile, `${line}\n`);
@@ -180,6 +219,7 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   } finally {
     await simulator?.close();
+    await aws?.close();
   }
 }
 
