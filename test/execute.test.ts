@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { GetObjectCommand, NoSuchKey, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, NoSuchKey, S3Client } from '@aws-sdk/client-s3';
 import {
   DescribeExecutionCommand,
   DescribeMapRunCommand,
@@ -574,6 +574,51 @@ describe('npm run execute: --retry-failed', () => {
     const fake = fakeExecution([{}]);
     expect(await fake.run(['--state-machine-arn', SM, '--retry-failed', 'weekly-run', '--index', 'x'])).toBe(2);
     expect(fake.err[0]).toMatch(/^--retry-failed runs the failed indexes of the earlier execution: give no --index with it/);
+    expect(sfn.calls()).toHaveLength(0);
+  });
+});
+
+describe('npm run execute: --explain', () => {
+  const LATEST = 'arn:aws:states:eu-west-1:123456789012:execution:Optimizer:latest-run';
+  /** The run bucket as S3 answers: keys by prefix for listings, objects by key. */
+  function bucket(objects: Record<string, unknown>) {
+    s3.on(ListObjectsV2Command).callsFake((input: { Prefix: string }) => ({
+      Contents: Object.keys(objects).filter((k) => k.startsWith(input.Prefix)).map((Key) => ({ Key })),
+      IsTruncated: false,
+    }));
+    s3.on(GetObjectCommand).callsFake((input: { Key: string }) => {
+      const body = objects[input.Key];
+      if (body === undefined) throw new NoSuchKey({ message: 'The specified key does not exist.', $metadata: {} });
+      return { Body: { transformToString: async () => JSON.stringify(body) } };
+    });
+  }
+  const run = 'runs/Optimizer/latest-run/';
+  const objects = {
+    [`${run}plan.json`]: { entries: [{ id: 'a', name: 'alpha', decision: 'qualifies' }, { id: 'b', name: 'beta', decision: 'qualifies' }], qualifying: ['a', 'b'] },
+    [`${run}outcomes/failed/a.json`]: { id: 'a', outcome: 'failed', reason: 'PUT /x: rejected (400) [correlation id c-a]' },
+    [`${run}progress/a.json`]: { id: 'a', step: 'failed', attempts: 1, polls: 0, lastError: { reason: 'PUT /x: rejected (400) [correlation id c-a]', correlationId: 'c-a', at: 't' }, startedAt: '2025-01-02T03:04:05.000Z', updatedAt: 't' },
+    [`${run}progress/b.json`]: { id: 'b', step: 'polling health: refreshing', attempts: 1, polls: 2, lastError: null, startedAt: '2025-01-02T03:04:06.000Z', updatedAt: 't' },
+  };
+
+  it('defaults to the latest execution, reads the run bucket, and prints one line per index; nothing is started', async () => {
+    const fake = fakeExecution([{}]);
+    sfn.on(ListExecutionsCommand).resolves({ executions: [{ executionArn: LATEST, stateMachineArn: SM, name: 'latest-run', status: 'RUNNING', startDate: START }] });
+    bucket(objects);
+    expect(await fake.run(['--state-machine-arn', SM, '--bucket', 'runs-bucket', '--explain'])).toBe(0);
+    expect(sfn.commandCalls(ListExecutionsCommand)[0]!.args[0].input).toMatchObject({ stateMachineArn: SM, maxResults: 1 });
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+    const text = fake.out.join('\n');
+    expect(text).toMatch(/^alpha\s+failed\s+1\s+2025-01-02T03:04:05\s+PUT \/x: rejected \(400\) \[correlation id c-a\]$/m);
+    expect(text).toMatch(/^beta\s+in progress: polling health: refreshing\s+1\+2\s+2025-01-02T03:04:06$/m);
+  });
+
+  it('--only-failed --json for a named execution', async () => {
+    const fake = fakeExecution([{}]);
+    bucket(objects);
+    expect(await fake.run(['--state-machine-arn', SM, '--bucket', 'runs-bucket', '--explain', 'latest-run', '--only-failed', '--json'])).toBe(0);
+    const parsed = JSON.parse(fake.out.join('\n')) as { executionId: string; indexes: Array<{ id: string; outcome: string }> };
+    expect(parsed.executionId).toBe(LATEST);
+    expect(parsed.indexes.map((r) => [r.id, r.outcome])).toEqual([['a', 'failed']]);
     expect(sfn.calls()).toHaveLength(0);
   });
 });

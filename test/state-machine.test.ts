@@ -16,6 +16,10 @@ import type { ReportEntry, RunReport } from '../functions/domain/report.ts';
 import type { RunConfig } from '../functions/domain/execution-input.ts';
 import { readLocalRunObject } from '../infra/local/local-runs.ts';
 import { retryPlan } from '../infra/cli/retry-failed.ts';
+import { explainRun } from '../infra/cli/explain.ts';
+import { clientsAs } from '../infra/local/run-local.ts';
+import { ADMIN } from '../infra/local/aws/local-aws.ts';
+import { S3RunStore } from '../functions/store/s3-run-store.ts';
 import {
   FAST,
   calls,
@@ -292,6 +296,25 @@ describe("each index's effect, from the health reads the run makes anyway", { ti
     );
     expect(entry(r, 'slower').effect).toMatchObject({ queryLatencyMs: { before: null, after: 300 }, diskUsage: { before: null }, regressed: false });
     expect(r.result.report!.regressions).toEqual([]);
+  });
+});
+
+describe('explain a run', { timeout: 30_000 }, () => {
+  it('per index, from what the functions recorded: attempts, the last error with its correlation id, when it started', async () => {
+    const r = await run({
+      indexes: [
+        index('throttled', { faults: { put: [{ status: 429, times: 1, retryAfterSeconds: 1 }] } }),
+        index('rejected', { faults: { put: [{ status: 400, times: 1, message: 'bad directive' }] } }),
+      ],
+    });
+    const bucket = synthesized().resources.only('AWS::S3::Bucket').name;
+    const rows = await explainRun(new S3RunStore(bucket, clientsAs(aws(), ADMIN).s3), r.result.executionId);
+    const throttled = rows.find((x) => x.id === 'throttled')!;
+    expect(throttled).toMatchObject({ outcome: 'optimized', attempts: 2, polls: 1, lastError: { reason: expect.stringMatching(/rate limited \(429\)/) } });
+    const correlationIds = r.sim.requests.filter((q) => q.status === 429).map((q) => q.correlationId);
+    expect(correlationIds).toContain(throttled.lastError!.correlationId);
+    expect(Date.parse(throttled.startedAt!)).toBeLessThanOrEqual(puts(r.sim, 'throttled')[0]!.at);
+    expect(rows.find((x) => x.id === 'rejected')).toMatchObject({ outcome: 'failed', detail: expect.stringMatching(/rejected \(400\).*bad directive/), attempts: 1 });
   });
 });
 

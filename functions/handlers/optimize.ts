@@ -8,6 +8,7 @@ import { recordGenesysResponses, taskHandler, type TaskEvent } from '../shared/i
 import { createLogger } from '../shared/logger.ts';
 import { sharedCredentials, sharedRunStore } from '../shared/singletons.ts';
 import { recordOutcome } from '../steps/index-outcomes.ts';
+import { optimizeStep, recordProgress } from '../steps/index-progress.ts';
 import { pacerFor } from '../pacing/index.ts';
 import { checkBreaker, recordRunLevelStop } from '../steps/run-breaker.ts';
 import { RUN_LEVEL_ERRORS } from '../domain/report.ts';
@@ -21,6 +22,7 @@ export type OptimizeEvent = TaskEvent & OptimizeRequest & Pick<IndexItem, 'safet
 const logger = createLogger('optimize');
 
 export const handler = taskHandler(logger, 'optimization_trigger', async (event: OptimizeEvent, log, metrics): Promise<OptimizeResult> => {
+  const began = new Date().toISOString();
   const responses = recordGenesysResponses(log, metrics);
   const store = sharedRunStore();
   let result: OptimizeResult;
@@ -39,6 +41,21 @@ export const handler = taskHandler(logger, 'optimization_trigger', async (event:
     if (!isRunLevel(err)) throw err;
     result = { status: 'failed', attempts: event.progress.attempts + 1, prechecked: event.progress.prechecked, reason: reasonOf(err), errorName: (err as Error).name };
   }
+  // What explain shows: when the index began, and its last error (a wait for a slot is not one).
+  const at = new Date().toISOString();
+  const erred = result.status === 'failed' || (result.status === 'retry' && result.cause !== 'paced');
+  const lastError = erred && 'reason' in result ? { reason: result.reason, correlationId: responses.correlationId(), at } : event.progress.lastError;
+  // Always present (null when none), so the Verify state can pass it on.
+  result = { ...result, startedAt: event.progress.startedAt ?? began, lastError: lastError ?? null };
+  await recordProgress(store, event.executionId, {
+    id: event.indexId,
+    step: optimizeStep(result.status, result.status === 'retry' ? result.cause : undefined),
+    attempts: result.attempts,
+    polls: 0,
+    lastError: lastError ?? null,
+    startedAt: result.startedAt!,
+    updatedAt: at,
+  });
   const reason = 'reason' in result ? result.reason : null;
   if (result.status === 'failed' || result.status === 'skipped') {
     await recordOutcome(store, event.executionId, {

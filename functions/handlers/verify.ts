@@ -12,6 +12,7 @@ import { createLogger } from '../shared/logger.ts';
 import { METRIC, MetricUnit } from '../shared/metrics.ts';
 import { sharedCredentials, sharedRunStore } from '../shared/singletons.ts';
 import { recordOutcome } from '../steps/index-outcomes.ts';
+import { recordProgress, verifyStep } from '../steps/index-progress.ts';
 import { recordRunLevelStop } from '../steps/run-breaker.ts';
 import { RUN_LEVEL_ERRORS } from '../domain/report.ts';
 import { pacerFor } from '../pacing/index.ts';
@@ -20,7 +21,8 @@ import { isRunLevel } from '../steps/retry-decision.ts';
 import { verifyIndex, type VerifyRequest, type VerifyResult } from '../steps/verify-index.ts';
 import type { IndexItem } from '../shared/workflow-contract.ts';
 
-type HealthEvent = TaskEvent & { check: 'health' } & Pick<IndexItem, 'apiBudgetPerMinute'> & VerifyRequest;
+/** `attempts`: the PUT attempts it took (the Optimize state's), for explain. */
+type HealthEvent = TaskEvent & { check: 'health'; attempts?: number } & Pick<IndexItem, 'apiBudgetPerMinute'> & VerifyRequest;
 type LatencyEvent = TaskEvent & { check: 'latency'; phase: 'before' | 'after'; retries: Retries; apiBudgetPerMinute: number; progress: ProbeProgress };
 export type VerifyEvent = HealthEvent | LatencyEvent;
 
@@ -37,6 +39,19 @@ async function checkHealth(event: HealthEvent, log: Logger, metrics: Metrics): P
     if (!isRunLevel(err)) throw err;
     result = { status: 'failed', polls: event.progress.polls + 1, reason: reasonOf(err), errorName: (err as Error).name };
   }
+  const at = new Date().toISOString();
+  const erred = (result.status === 'poll' && result.cause !== 'refreshing') || result.status === 'failed';
+  const lastError = erred && 'reason' in result ? { reason: result.reason, correlationId: responses.correlationId(), at } : (event.progress.lastError ?? event.priorError ?? undefined);
+  if (lastError) result = { ...result, lastError };
+  await recordProgress(sharedRunStore(), event.executionId, {
+    id: event.indexId,
+    step: verifyStep(result.status, result.status === 'poll' ? result.cause : undefined),
+    attempts: event.attempts ?? 1,
+    polls: result.polls,
+    lastError: lastError ?? null,
+    startedAt: event.startedAt ?? at,
+    updatedAt: at,
+  });
   const reason = 'reason' in result ? result.reason : null;
   if (result.status === 'healthy') {
     await recordOutcome(sharedRunStore(), event.executionId, { id: event.indexId, outcome: 'optimized', effect: result.effect });

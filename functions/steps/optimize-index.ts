@@ -8,6 +8,7 @@ import type { GenesysClient, OptimizationDirectives } from '../genesys/client.ts
 import type { CallPacer } from '../pacing/index.ts';
 import { decideRetry, type RetryCause } from './retry-decision.ts';
 import { NOT_MEASURED, sampleOf, type HealthSample } from '../domain/effect.ts';
+import type { LastError } from './index-progress.ts';
 
 export interface OptimizeProgress {
   /** Attempts made so far (0 before the first); waiting for a slot in the budget is not one. */
@@ -20,6 +21,9 @@ export interface OptimizeProgress {
   throttled?: number;
   /** The index's health before its PUT, from the pre-check (nothing measured without one). */
   before?: HealthSample;
+  /** When its first attempt began, and its last error (kept by the handler for explain). */
+  startedAt?: string;
+  lastError?: LastError | null;
 }
 
 export interface OptimizeRequest {

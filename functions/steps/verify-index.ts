@@ -8,6 +8,7 @@ import type { HealthStatus } from '../genesys/shapes.ts';
 import type { CallPacer } from '../pacing/index.ts';
 import { decideRetry, type RetryCause } from './retry-decision.ts';
 import { effectOf, NOT_MEASURED, sampleOf, type HealthSample, type IndexEffect } from '../domain/effect.ts';
+import type { LastError } from './index-progress.ts';
 
 export interface VerifyRequest {
   indexId: string;
@@ -18,12 +19,17 @@ export interface VerifyRequest {
   /** The health before the PUT (the pre-check's), and how much slower after counts as a regression. */
   before: HealthSample;
   maxLatencyRegression: number;
+  /** When the index's first attempt began, and its PUT's last error (explain). */
+  startedAt?: string;
+  priorError?: LastError | null;
   progress: VerifyProgress;
 }
 
 /** What one health read hands the next: the state machine passes the result back in as `progress`. */
 export type VerifyProgress = {
   polls: number;
+  /** The last failed read (kept by the handler for explain). */
+  lastError?: LastError;
   /** Reads answered 429 so far. */
   throttled?: number;
   /** Reads that failed in a row (5xx, network) since the last answer: the next wait backs off on it. */

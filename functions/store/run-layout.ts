@@ -28,6 +28,9 @@ export const RUN_OBJECT = {
   outcome: (outcome: RecordedOutcome | '*', indexId: string | '*') =>
     `outcomes/${outcome}/${indexId === '*' ? '*' : `${encodeURIComponent(indexId)}.json`}`,
   outcomes: (outcome?: RecordedOutcome) => `outcomes/${outcome ? `${outcome}/` : ''}`,
+  /** Where each index is (explain): its step, attempts and last error, rewritten by every invocation. */
+  progress: (indexId: string | '*') => `progress/${indexId === '*' ? '*' : `${encodeURIComponent(indexId)}.json`}`,
+  progresses: 'progress/',
   /** Why the run stopped starting indexes (run-breaker): one record per index that saw it first. */
   stop: (name: string | '*') => `stopped/${name === '*' ? '*' : `${name}.json`}`,
   stops: 'stopped/',
@@ -67,11 +70,11 @@ export const RUN_STORE_ACCESS: Record<StoreUser, RunStoreAccess> = {
   // Records skipped and failed indexes; the run-level stop counts the failed ones and keeps its record.
   optimize: {
     get: [o.stop('*')],
-    put: [o.outcome('skipped', '*'), o.outcome('failed', '*'), o.stop('*')],
+    put: [o.outcome('skipped', '*'), o.outcome('failed', '*'), o.stop('*'), o.progress('*')],
     list: [o.outcomes('failed'), o.stops],
   },
   // Records optimized and failed indexes; a failure every index would meet stops the run at once.
-  verify: { get: [], put: [o.outcome('optimized', '*'), o.outcome('failed', '*'), o.stop('*')], list: [] },
+  verify: { get: [], put: [o.outcome('optimized', '*'), o.outcome('failed', '*'), o.stop('*'), o.progress('*')], list: [] },
   // Reads the plan, the outcomes and the Map's results back, writes the report.
   report: {
     get: [o.plan, o.outcome('*', '*'), `${o.mapResults}*`],

@@ -29,6 +29,13 @@ Input:
                             fields given with --input take precedence. Reads the earlier run's
                             report and input from the run bucket.
 
+Explaining (instead of starting a run):
+  --explain [EXECUTION]     per index of a running or finished execution (its ARN or name;
+                            default: the latest): its outcome or the step it is in, attempts,
+                            the last error with its Genesys correlation id, when it started
+  --only-failed             only the failed indexes
+  --json                    the same as JSON
+
 Following:
   --no-wait                 start the execution, print where to see it, and exit
   --poll-seconds N          how often to look at the execution (default ${DEFAULT_POLL_SECONDS})
@@ -47,6 +54,8 @@ export interface ExecuteOptions {
   input: Record<string, unknown>;
   /** An earlier execution (ARN or name) whose failed indexes to run again. */
   retryFailed: string | undefined;
+  /** Explain an execution ('latest', an ARN or a name) instead of starting one. */
+  explain: { execution: string; onlyFailed: boolean; json: boolean } | undefined;
   wait: boolean;
   pollSeconds: number;
   reportFile: string | undefined;
@@ -73,7 +82,16 @@ function pollSeconds(value: string | undefined): number {
   return n;
 }
 
-export function parseExecuteArgs(argv: string[]): ExecuteOptions | 'help' {
+/** `--explain` may stand alone (the latest execution). */
+function withExplainDefault(argv: string[]): string[] {
+  const i = argv.indexOf('--explain');
+  if (i === -1) return argv;
+  const next = argv[i + 1];
+  return next === undefined || next.startsWith('-') ? [...argv.slice(0, i + 1), 'latest', ...argv.slice(i + 1)] : argv;
+}
+
+export function parseExecuteArgs(rawArgv: string[]): ExecuteOptions | 'help' {
+  const argv = withExplainDefault(rawArgv);
   const values = parseStrictArgs(argv, {
         'state-machine-arn': { type: 'string' },
         stack: { type: 'string' },
@@ -82,6 +100,9 @@ export function parseExecuteArgs(argv: string[]): ExecuteOptions | 'help' {
         'dry-run': { type: 'boolean' },
         index: { type: 'string', multiple: true },
         'retry-failed': { type: 'string' },
+        explain: { type: 'string' },
+        'only-failed': { type: 'boolean' },
+        json: { type: 'boolean' },
         'no-wait': { type: 'boolean' },
         'poll-seconds': { type: 'string' },
         report: { type: 'string' },
@@ -103,9 +124,14 @@ export function parseExecuteArgs(argv: string[]): ExecuteOptions | 'help' {
       throw new UsageError(`--retry-failed: not an execution ARN or name: ${JSON.stringify(retryFailed)}`);
     }
   }
+  if ((values['only-failed'] || values.json) && values.explain === undefined) throw new UsageError('--only-failed and --json go with --explain');
+  if (values.explain !== undefined && !/^(latest|arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[A-Za-z0-9_-]{1,80}:[A-Za-z0-9_.-]{1,80}|[A-Za-z0-9_.-]{1,80})$/.test(values.explain)) {
+    throw new UsageError(`--explain: not an execution ARN or name: ${JSON.stringify(values.explain)}`);
+  }
   return {
     stateMachineArn: arn,
     retryFailed,
+    explain: values.explain === undefined ? undefined : { execution: values.explain, onlyFailed: values['only-failed'] ?? false, json: values.json ?? false },
     stack: values.stack ?? DEFAULT_STACK,
     bucket: values.bucket,
     input: executionInputFromArgs(values.input, values['dry-run'] ?? false, values.index ?? []),

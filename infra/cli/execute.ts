@@ -11,7 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { S3Client } from '@aws-sdk/client-s3';
-import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { ListExecutionsCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { RunReport } from '../../functions/domain/report.ts';
 import { arnRegion, EXECUTE_HELP, isStateMachineArn, parseExecuteArgs, type ExecuteOptions } from './execute-args.ts';
 import { UsageError } from './execution-input-arg.ts';
@@ -28,6 +28,8 @@ import {
 import { formatReportTable, reportFileContent } from './report-table.ts';
 import { readStackOutputs, type StackOutputs } from './stack-outputs.ts';
 import { retryPlan, type RetryPlan } from './retry-failed.ts';
+import { explainRun, formatExplain } from './explain.ts';
+import { S3RunStore } from '../../functions/store/s3-run-store.ts';
 import type { RunConfig } from '../../functions/domain/execution-input.ts';
 import { runKey } from '../../functions/store/run-store.ts';
 
@@ -115,6 +117,28 @@ export async function execute(argv: string[], deps: ExecuteDeps): Promise<number
     if (!outputs.runBucketName) throw new Error(`stack ${opts.stack} has no RunBucketName output; give --bucket NAME`);
     return outputs.runBucketName;
   };
+  if (opts.explain) {
+    const { execution, onlyFailed, json } = opts.explain;
+    try {
+      let executionArn: string;
+      if (execution === 'latest') {
+        const { executions } = await sfn.send(new ListExecutionsCommand({ stateMachineArn: unqualified(stateMachineArn), maxResults: 1 }));
+        if (!executions?.[0]?.executionArn) {
+          writeError(`${stateMachineArn} has no executions to explain`);
+          return 2;
+        }
+        executionArn = executions[0].executionArn;
+      } else {
+        executionArn = execution.startsWith('arn:') ? execution : `${unqualified(stateMachineArn).replace(':stateMachine:', ':execution:')}:${execution}`;
+      }
+      const rows = (await explainRun(new S3RunStore(await runBucket(), deps.clients.s3(region)), executionArn)).filter((r) => !onlyFailed || r.outcome === 'failed');
+      write(json ? JSON.stringify({ executionId: executionArn, indexes: rows }, null, 2) : `${executionArn}\n\n${formatExplain(rows)}`);
+      return 0;
+    } catch (err) {
+      writeError(`Cannot explain ${execution}: ${errorText(err)}`);
+      return 2;
+    }
+  }
   if (opts.retryFailed) {
     const earlierArn = opts.retryFailed.startsWith('arn:') ? opts.retryFailed : `${unqualified(stateMachineArn).replace(':stateMachine:', ':execution:')}:${opts.retryFailed}`;
     let plan: RetryPlan;

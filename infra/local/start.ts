@@ -14,7 +14,10 @@ import { executionInputFromArgs, parseStrictArgs, UsageError } from '../cli/exec
 import { startSimulator, type Simulator } from '../simulator/server.ts';
 import { loadDemoScenario, readScenarioFile } from '../simulator/scenario-file.ts';
 import { runLocally, type LocalTarget } from './run-local.ts';
-import { startLocalAws, type LocalAws } from './aws/local-aws.ts';
+import { ADMIN, startLocalAws, type LocalAws } from './aws/local-aws.ts';
+import { clientsAs } from './run-local.ts';
+import { explainRun, formatExplain } from '../cli/explain.ts';
+import { S3RunStore } from '../../functions/store/s3-run-store.ts';
 import { synthesizeDefinition, type SynthesizedDefinition } from './definition.ts';
 import { localExecutionArn, readLocalRunObject } from './local-runs.ts';
 import { retryPlan } from '../cli/retry-failed.ts';
@@ -43,6 +46,10 @@ Run:
   --retry-failed RUN        a new run of exactly the failed indexes of an earlier run in the store
                             (RUN: its executionId as the report gives it, or the execution name),
                             with that run's input; fields given with --input take precedence
+  --explain RUN             explain a run in the store (running or finished) instead of starting
+                            one: per index its outcome or step, attempts, last error, start
+  --only-failed             with --explain: only the failed indexes
+  --json                    with --explain: the same as JSON
   --report FILE             write the report as JSON
   --store DIR               where the local S3 server keeps the run bucket (inventory, plan,
                             outcomes, report) and the function logs (default .optimizer-runs)
@@ -58,6 +65,7 @@ const DEMO_BUDGET_PER_MINUTE = 240;
 interface Options {
   input: Record<string, unknown>;
   retryFailed: string | undefined;
+  explain: { run: string; onlyFailed: boolean; json: boolean } | undefined;
   target: LocalTarget | null;
   scenario: string | undefined;
   report: string | undefined;
@@ -76,6 +84,9 @@ function parse(argv: string[]): Options | 'help' {
     index: { type: 'string', multiple: true },
     report: { type: 'string' },
     'retry-failed': { type: 'string' },
+    explain: { type: 'string' },
+    'only-failed': { type: 'boolean' },
+    json: { type: 'boolean' },
     store: { type: 'string' },
     verbose: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
@@ -96,9 +107,12 @@ function parse(argv: string[]): Options | 'help' {
     target = { clientId, clientSecret, ...(region ? { region } : { apiUrl: apiUrl!, loginUrl: loginUrl! }) };
   }
   if (values['retry-failed'] !== undefined && (values.index ?? []).length > 0) throw new UsageError('--retry-failed runs the failed indexes of the earlier run: give no --index with it');
+  if ((values['only-failed'] || values.json) && values.explain === undefined) throw new UsageError('--only-failed and --json go with --explain RUN');
+  if (values.explain !== undefined && values['retry-failed'] !== undefined) throw new UsageError('give either --explain or --retry-failed');
   return {
     input,
     retryFailed: values['retry-failed'],
+    explain: values.explain === undefined ? undefined : { run: values.explain, onlyFailed: values['only-failed'] ?? false, json: values.json ?? false },
     target,
     scenario: values.scenario,
     report: values.report,
@@ -121,6 +135,8 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const say = (line: string) => process.stdout.write(`${line}\n`);
+
+  if (options.explain) return explainLocalRun(options.explain, options.store, say);
 
   let simulator: Simulator | undefined;
   let target = options.target;
@@ -220,6 +236,25 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     await simulator?.close();
     await aws?.close();
+  }
+}
+
+/** `--explain RUN`: reads the run's plan, outcomes and progress from the local run bucket. */
+async function explainLocalRun(explain: NonNullable<Options['explain']>, store: string, say: (line: string) => void): Promise<number> {
+  const synthesized = synthesizeDefinition();
+  const aws = await startLocalAws({ dir: store });
+  try {
+    const executionArn = localExecutionArn(synthesized, explain.run);
+    const bucket = synthesized.resources.only('AWS::S3::Bucket').name;
+    const rows = (await explainRun(new S3RunStore(bucket, clientsAs(aws, ADMIN).s3), executionArn)).filter((r) => !explain.onlyFailed || r.outcome === 'failed');
+    say(explain.json ? JSON.stringify({ executionId: executionArn, indexes: rows }, null, 2) : `${executionArn}\n\n${formatExplain(rows)}`);
+    return 0;
+  } catch (err) {
+    if (!(err instanceof UsageError) && !(err instanceof Error && /has no plan yet/.test(err.message))) throw err;
+    process.stderr.write(`${(err as Error).message}\n`);
+    return 2;
+  } finally {
+    await aws.close();
   }
 }
 

@@ -161,6 +161,10 @@ function perIndexWorkflow(scope: Construct, fns: OptimizerFunctions): sfn.IChain
       healthDeadline: sfn.JsonPath.stringAt(at(INDEX_PATH.optimize, FIELD.healthDeadline)),
       // The pre-check's reading, for the index's effect (the accepted result always carries it).
       before: sfn.JsonPath.objectAt(at(INDEX_PATH.optimize, FIELD.before)),
+      // For explain: when the index began, and the PUT attempts it took.
+      startedAt: sfn.JsonPath.stringAt(at(INDEX_PATH.optimize, FIELD.startedAt)),
+      attempts: sfn.JsonPath.numberAt(at(INDEX_PATH.optimize, FIELD.attempts)),
+      priorError: sfn.JsonPath.objectAt(at(INDEX_PATH.optimize, FIELD.lastError)),
       maxLatencyRegression: item('maxLatencyRegression'),
       progress: sfn.JsonPath.objectAt(INDEX_PATH.verify),
     },
