@@ -42,6 +42,7 @@ describe('execution input', () => {
       expect(config).toEqual({
         dryRun: false,
         indexIds: null,
+        retryOf: null,
         policy: { maxShards: 50, maxReplicas: 3, maxStorageBytes: 10737418240, cooldownHours: 0, healthCheckBeforePut: true, maxLatencyRegression: 0.2 },
         directives: DEFAULT_DIRECTIVES,
         timing: { settleSeconds: 30, healthPollSeconds: 15, healthTimeoutSeconds: 900 },
@@ -267,5 +268,14 @@ describe('index effect', () => {
     expect(medianLatencyChange([e(100, 50), e(100, 150), e(100, 80), e(null, 10)])).toBe(-0.2);
     expect(medianLatencyChange([e(100, 50), e(100, 70)])).toBe(-0.4);
     expect(medianLatencyChange([e(null, 50)])).toBeNull();
+  });
+});
+
+describe('retryOf', () => {
+  it('names the execution a retry retries: an execution ARN, or refused naming the field', () => {
+    const arn = 'arn:aws:states:eu-west-1:123456789012:execution:GenesysIndexOptimizer-Optimizer:weekly-2026-12-06';
+    expect(parseExecutionInput({ retryOf: arn }).retryOf).toBe(arn);
+    expect(() => parseExecutionInput({ retryOf: 'weekly' })).toThrow(/^retryOf: must be the ARN of the execution this run retries, got the string "weekly"$/);
+    expect(() => parseExecutionInput({ retryOf: 7 })).toThrow(/^retryOf: /);
   });
 });
