@@ -10,6 +10,7 @@ import { ADMIN, startLocalAws, type LocalAws } from '../infra/local/aws/local-aw
 import { standInForDistributedMaps } from '../infra/local/engine-definition.ts';
 import { applyTemplate } from '../infra/local/payload-template.ts';
 import { synthesizeDefinition } from '../infra/local/definition.ts';
+import { ExecutionQuota, MAX_HISTORY_EVENTS, MAX_PAYLOAD_BYTES } from '../infra/local/quotas.ts';
 
 describe('the Distributed Map stand-in', () => {
   it('has no 60 s limit (the engine gives every Task one; a Map has none in AWS): it is bounded by the execution, within what a timer holds', () => {
@@ -56,5 +57,21 @@ describe('the local S3 endpoint', () => {
   it('refuses a call signed by no principal of the stack, with AccessDenied', async () => {
     const s3 = new S3Client({ endpoint: aws.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'someone-else', secretAccessKey: 'x' } });
     await expect(s3.send(new PutObjectCommand({ Bucket: 'paging-test', Key: 'runs/x.json', Body: '{}' }))).rejects.toMatchObject({ name: 'AccessDenied' });
+  });
+});
+
+describe('the quotas of one execution', () => {
+  it('256 KiB for a payload, counted in UTF-8 bytes as AWS counts them: States.DataLimitExceeded past it', () => {
+    const q = new ExecutionQuota('execution x');
+    const justUnder = 'é'.repeat((MAX_PAYLOAD_BYTES - 2) / 2);
+    expect(() => q.payload('the output of state S', justUnder)).not.toThrow();
+    expect(q.maxPayloadBytes).toBe(MAX_PAYLOAD_BYTES);
+    expect(() => q.payload('the output of state S', `${justUnder}a`)).toThrow(expect.objectContaining({ name: 'States.DataLimitExceeded', message: expect.stringMatching(/size exceeding the maximum number of bytes service limit: execution x, the output of state S is 262145 bytes/) }));
+  });
+
+  it('25,000 history events: the event past it ends the execution with States.Runtime in AWS words', () => {
+    const q = new ExecutionQuota('execution y');
+    q.events(MAX_HISTORY_EVENTS - 2, 'states');
+    expect(() => q.events(1, 'state Z')).toThrow(expect.objectContaining({ name: 'States.Runtime', message: expect.stringMatching(/^The execution reached the maximum number of history events \(25000\): execution y, at state Z$/) }));
   });
 });

@@ -250,7 +250,13 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
 
   /** One Task state's invocation of a function, as Step Functions and Lambda make it. */
   const invoke = async (role: FunctionRole, stateName: string, input: unknown, quota: ExecutionQuota, fail: (e: QuotaExceeded) => void) => {
-    quota.events(3, `task ${stateName}`);
+    try {
+      quota.events(3, `task ${stateName}`);
+    } catch (err) {
+      // Past the history quota the execution ends; it is not the task's error to catch.
+      if (err instanceof QuotaExceeded) fail(err);
+      throw err;
+    }
     const allowed = await iam.authorize('stateMachine', { action: 'lambda:InvokeFunction', resource: arnOf.get(role)! });
     if (!allowed.allowed) throw namedError('Lambda.AWSLambdaException', `${allowed.message} (Service: Lambda, Status Code: 403, Error Code: AccessDeniedException)`);
     invocations[role]++;
