@@ -43,13 +43,14 @@ export const handler = taskHandler(logger, 'validate', async (event: ValidateEve
   if (event.action === 'input') {
     const config = parseExecutionInput(event.input);
     const { indexIds, ...rest } = config;
-    log.info('execution input accepted', { outcome: 'valid', config: { ...rest, indexIdCount: indexIds?.length ?? null } });
+    const stateConfig: StateConfig = { ...rest, indexIdCount: indexIds?.length ?? null };
+    log.info('execution input accepted', { outcome: 'valid', config: stateConfig });
     // A dry run changes nothing, so it neither waits for nor blocks other runs.
     const guard = config.dryRun ? null : runGuardFromEnv();
     const verdict: GuardVerdict = guard ? await guard.check({ executionId: event.executionId, startTime: event.startTime }) : { proceed: true };
     if (!verdict.proceed) log.warn('another run is optimizing this org; this run stops', { outcome: 'already-running', ...verdict });
     else await sharedRunStore().putJson(runKey(event.executionId, 'config'), config);
-    return { config: { ...rest, indexIdCount: indexIds?.length ?? null }, guard: verdict };
+    return { config: stateConfig, guard: verdict };
   }
   const store = sharedRunStore();
   const [config, inventory] = await Promise.all([

@@ -15,6 +15,9 @@ export type StoreUser = 'fetch' | 'validate' | 'optimize' | 'verify' | 'report';
 /** All runs' objects live under this prefix: nothing else in the bucket is the functions' to touch. */
 export const RUNS_ROOT = 'runs/';
 
+/** One object per index under `dir`, named by its URL-encoded id (`'*'`: any index). */
+const perIndex = (dir: string, indexId: string | '*') => `${dir}${indexId === '*' ? '*' : `${encodeURIComponent(indexId)}.json`}`;
+
 /** Keys relative to a run's prefix. `'*'` in place of a part gives the pattern a grant uses. */
 export const RUN_OBJECT = {
   /** The checked execution input, with the index id list the state does not carry. */
@@ -25,11 +28,10 @@ export const RUN_OBJECT = {
   items: 'items.json',
   report: 'report.json',
   /** One small object per index: concurrent writers never touch the same key. */
-  outcome: (outcome: RecordedOutcome | '*', indexId: string | '*') =>
-    `outcomes/${outcome}/${indexId === '*' ? '*' : `${encodeURIComponent(indexId)}.json`}`,
+  outcome: (outcome: RecordedOutcome | '*', indexId: string | '*') => perIndex(`outcomes/${outcome}/`, indexId),
   outcomes: (outcome?: RecordedOutcome) => `outcomes/${outcome ? `${outcome}/` : ''}`,
   /** Where each index is (explain): its step, attempts and last error, rewritten by every invocation. */
-  progress: (indexId: string | '*') => `progress/${indexId === '*' ? '*' : `${encodeURIComponent(indexId)}.json`}`,
+  progress: (indexId: string | '*') => perIndex('progress/', indexId),
   progresses: 'progress/',
   /** Why the run stopped starting indexes (run-breaker): one record per index that saw it first. */
   stop: (name: string | '*') => `stopped/${name === '*' ? '*' : `${name}.json`}`,

@@ -2,7 +2,7 @@ import { RUN_OBJECT, runObjectKey, type RecordedOutcome } from './run-layout.ts'
 
 /**
  * Where a run keeps what is too big for the state payload (256 KB): the inventory, the plan and
- * the report. In AWS an S3 bucket; locally a directory. Handlers see only this interface.
+ * the report. An S3 bucket (locally, the same code against a local S3 server). Handlers see only this interface.
  */
 export interface RunStore {
   putJson(key: string, value: unknown): Promise<void>;

@@ -6,7 +6,8 @@
 import { errorMessageOf } from '../../functions/shared/lambda-cause.ts';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { RunReport } from '../../functions/domain/report.ts';
-import { runKey } from '../../functions/store/run-store.ts';
+import { runKey, RunStoreError } from '../../functions/store/run-store.ts';
+import { S3RunStore } from '../../functions/store/s3-run-store.ts';
 import { errorText } from './execution-follower.ts';
 
 export class ReportUnavailable extends Error {
@@ -49,14 +50,11 @@ export async function readRunReport(s3: S3Client, location: string): Promise<Run
 
 /** Another object of a run in the run bucket (its checked input, config.json), as JSON. */
 export async function readRunObject<T>(s3: S3Client, bucket: string, key: string): Promise<T> {
-  const location = `s3://${bucket}/${key}`;
   try {
-    const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    return JSON.parse((await res.Body?.transformToString('utf-8')) ?? '') as T;
+    return await new S3RunStore(bucket, s3).getJson<T>(key);
   } catch (err) {
-    if (err instanceof Error && err.name === 'NoSuchKey') throw new ReportUnavailable(`${location} does not exist`);
-    if (err instanceof SyntaxError) throw new ReportUnavailable(`${location} is not JSON`);
-    throw new ReportUnavailable(`cannot read ${location}: ${errorText(err)}`);
+    if (err instanceof RunStoreError) throw new ReportUnavailable(err.message);
+    throw new ReportUnavailable(`cannot read s3://${bucket}/${key}: ${errorText(err)}`);
   }
 }
 

@@ -3,8 +3,8 @@
  * from one (`npm start -- --retry-failed RUN`): RUN is the execution's ARN, as its report gives it,
  * or just the execution name.
  */
-import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { runKey } from '../../functions/store/run-store.ts';
+import { runKey, RunStoreError } from '../../functions/store/run-store.ts';
+import { S3RunStore } from '../../functions/store/s3-run-store.ts';
 import { UsageError } from '../cli/execution-input-arg.ts';
 import { ADMIN, type LocalAws } from './aws/local-aws.ts';
 import type { SynthesizedDefinition } from './definition.ts';
@@ -18,12 +18,10 @@ export function localExecutionArn(synthesized: SynthesizedDefinition, run: strin
 
 export async function readLocalRunObject<T>(aws: LocalAws, synthesized: SynthesizedDefinition, executionArn: string, object: 'report' | 'config', store: string): Promise<T> {
   const bucket = synthesized.resources.only('AWS::S3::Bucket').name;
-  const key = runKey(executionArn, object);
   try {
-    const res = await clientsAs(aws, ADMIN).s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    return JSON.parse(await res.Body!.transformToString('utf-8')) as T;
+    return await new S3RunStore(bucket, clientsAs(aws, ADMIN).s3).getJson<T>(runKey(executionArn, object));
   } catch (err) {
-    if ((err as Error).name === 'NoSuchKey') throw new UsageError(`no ${object} of ${executionArn} in the store ${store} (s3://${bucket}/${key}); give --store where that run kept it`);
+    if (err instanceof RunStoreError) throw new UsageError(`no ${object} of ${executionArn} in the store ${store} (${err.message}); give --store where that run kept it`);
     throw err;
   }
 }

@@ -16,6 +16,7 @@ import { StateMachine, type RunOptions } from 'aws-local-stepfunctions';
 import type { RunReport } from '../../functions/domain/report.ts';
 import { errorMessageOf } from '../../functions/shared/lambda-cause.ts';
 import { runKey, runPrefix } from '../../functions/store/run-store.ts';
+import { S3RunStore } from '../../functions/store/s3-run-store.ts';
 import { IamAuthorizer } from './aws/iam.ts';
 import { ADMIN, startLocalAws, type LocalAws, type RecordedCall, type SecretValue } from './aws/local-aws.ts';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './aws/resources.ts';
@@ -24,8 +25,6 @@ import { runDistributedMap, type ChildRun } from './distributed-map.ts';
 import { forLocalEngine, standInForDistributedMaps } from './engine-definition.ts';
 import { LocalFunction } from './function-pool.ts';
 import { ExecutionQuota, MAX_PAYLOAD_BYTES, payloadBytes, QuotaExceeded } from './quotas.ts';
-
-export { forLocalEngine } from './engine-definition.ts';
 
 type Handler = (event: never) => Promise<unknown>;
 type Json = any;
@@ -155,25 +154,22 @@ export function clientsAs(aws: LocalAws, principal: string) {
 }
 
 /** The stack's resources in the local AWS, as `cdk deploy` would create them (idempotent). */
-async function provision(aws: LocalAws, synthesized: SynthesizedDefinition, target: LocalTarget): Promise<{ bucket: string }> {
+async function provision(aws: LocalAws, admin: ReturnType<typeof clientsAs>, synthesized: SynthesizedDefinition, target: LocalTarget): Promise<{ bucket: string }> {
   const { resources } = synthesized;
-  const { s3, db } = clientsAs(aws, ADMIN);
   const bucket = resources.only('AWS::S3::Bucket').name;
-  await (async () => {
+  try {
+    await admin.s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  } catch (err) {
+    if (!['BucketAlreadyOwnedByYou', 'BucketAlreadyExists'].includes((err as Error).name)) throw err;
+  }
+  for (const [id, table] of resources.ofType('AWS::DynamoDB::Table')) {
+    const p = resources.resolve(table.Properties);
     try {
-      await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+      await admin.db.send(new CreateTableCommand({ TableName: resources.byId.get(id)!.name, KeySchema: p.KeySchema, AttributeDefinitions: p.AttributeDefinitions, BillingMode: p.BillingMode }));
     } catch (err) {
-      if (!['BucketAlreadyOwnedByYou', 'BucketAlreadyExists'].includes((err as Error).name)) throw err;
+      if (!(err instanceof ResourceInUseException)) throw err;
     }
-    for (const [id, table] of resources.ofType('AWS::DynamoDB::Table')) {
-      const p = resources.resolve(table.Properties);
-      try {
-        await db.send(new CreateTableCommand({ TableName: resources.byId.get(id)!.name, KeySchema: p.KeySchema, AttributeDefinitions: p.AttributeDefinitions, BillingMode: p.BillingMode }));
-      } catch (err) {
-        if (!(err instanceof ResourceInUseException)) throw err;
-      }
-    }
-  })();
+  }
   for (const [id] of resources.ofType('AWS::Events::EventBus')) aws.eventBuses.add(resources.byId.get(id)!.name);
   const secret = resources.only('AWS::SecretsManager::Secret');
   aws.secretArns.set(secret.name, secret.arn);
@@ -323,7 +319,7 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
   };
 
   const { s3: stateMachineS3 } = clientsAs(aws, 'stateMachine');
-  const { s3 } = clientsAs(aws, ADMIN);
+  const admin = clientsAs(aws, ADMIN);
   const runningChildren = new Set<ReturnType<StateMachine['run']>>();
   const abortAll = () => {
     for (const c of runningChildren) c.abort();
@@ -411,7 +407,7 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
     };
   }
 
-  const { bucket } = await provision(aws, synthesized, options.target);
+  const { bucket } = await provision(aws, admin, synthesized, options.target);
   // Each run's functions start as new containers: no secret, token or client cached by the last run.
   await Promise.all(Object.values(functions).map((f) => f.newContainer()));
   // Registered like Step Functions lists RUNNING executions, so the run guard sees this run.
@@ -463,7 +459,7 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
   const reportKey = runKey(executionId, 'report');
   let report: RunReport | null = null;
   try {
-    report = JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: reportKey }))).Body!.transformToString('utf-8')) as RunReport;
+    report = await new S3RunStore(bucket, admin.s3).getJson<RunReport>(reportKey);
   } catch {
     report = null;
   }
