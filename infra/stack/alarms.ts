@@ -1,6 +1,6 @@
 /**
- * Alarms that call for a person: a run that failed, timed out or was aborted, and a run with
- * failed indexes. They go to one SNS topic (encrypted, publish over TLS only); `alarmEmail`
+ * Alarms that call for a person: a run that failed, timed out or was aborted, a run with
+ * failed indexes, and an optimized index that answers slower than before. They go to one SNS topic (encrypted, publish over TLS only); `alarmEmail`
  * subscribes an address to it.
  */
 import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
