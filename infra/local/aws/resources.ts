@@ -20,6 +20,10 @@ export interface LocalResource {
   arn: string;
 }
 
+/** The bus an event or a rule names, by name or ARN (none is the default bus). */
+export const busNameOf = (nameOrArn: string | undefined): string =>
+  nameOrArn?.startsWith('arn:') ? nameOrArn.slice(nameOrArn.indexOf(':event-bus/') + ':event-bus/'.length) : (nameOrArn ?? 'default');
+
 const lower = (s: string) => s.toLowerCase().replace(/[^a-z0-9-]/g, '-');
 
 function physical(stackName: string, logicalId: string, type: string, props: Json): LocalResource {
@@ -69,6 +73,9 @@ function physical(stackName: string, logicalId: string, type: string, props: Jso
     }
     case 'AWS::KMS::Key':
       return r(logicalId, `arn:aws:kms:${region}:${account}:key/${logicalId}`, logicalId);
+    case 'AWS::Events::Rule':
+      // Named once the template's buses are known (the ARN and Ref of a rule name its bus).
+      return r(props?.Name ?? logicalId, '', props?.Name ?? logicalId);
     default:
       return r(logicalId, `arn:aws:cloudformation:${region}:${account}:resource/${logicalId}`);
   }
@@ -85,6 +92,18 @@ export class LocalResources {
     for (const [id, res] of Object.entries<Json>(template.Resources ?? {})) {
       this.byId.set(id, physical(stackName, id, res.Type, res.Properties));
     }
+    for (const [id, res] of this.ofType('AWS::Events::Rule')) {
+      const rule = this.byId.get(id)!;
+      const bus = this.busName(res.Properties?.EventBusName);
+      // As EventBridge names a rule: a rule on a custom bus has the bus in its ARN, and CloudFormation's Ref of it is `bus|rule`.
+      rule.arn = `arn:aws:events:${LOCAL_REGION}:${LOCAL_ACCOUNT}:rule/${bus === 'default' ? '' : `${bus}/`}${rule.name}`;
+      rule.ref = bus === 'default' ? rule.name : `${bus}|${rule.name}`;
+    }
+  }
+
+  /** The bus a rule names (by name or ARN; none is the default bus). */
+  busName(nameOrArn: Json): string {
+    return busNameOf(nameOrArn === undefined ? undefined : String(this.resolve(nameOrArn)));
   }
 
   /** The one resource of a type (throws when there are none or several). */
