@@ -1,11 +1,13 @@
 /**
  * IAM as AWS evaluates it, for the principals of a local run: each function's execution role and
  * the state machine's role, with the identity policies the synthesized template attaches to them
- * and the resource policies of what they touch (the run bucket's policy), evaluated by a real
- * policy evaluator (@cloud-copilot/iam-simulate; AGPL, so a dev dependency of the local runner,
- * never bundled into a function).
+ * and the resource policies of what they touch (the run bucket's policy, a topic's policy, a KMS
+ * key's policy), evaluated by a real policy evaluator (@cloud-copilot/iam-simulate; AGPL, so a dev
+ * dependency of the local runner, never bundled into a function). AWS services acting on the
+ * stack's behalf (EventBridge delivering to a topic) are service principals: only resource
+ * policies can allow them.
  */
-import { runSimulation } from '@cloud-copilot/iam-simulate';
+import { runSimulation, runUnsafeSimulation } from '@cloud-copilot/iam-simulate';
 import { LOCAL_ACCOUNT, type LocalResources } from './resources.ts';
 
 type Json = any;
@@ -30,6 +32,26 @@ export interface Principal {
   sessionArn: string;
   policies: Array<{ name: string; policy: Json }>;
 }
+
+/**
+ * The key policy KMS gives a key created without one: the account's IAM policies decide.
+ * https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html
+ */
+const DEFAULT_KEY_POLICY = (account: string) => ({
+  Version: '2012-10-17',
+  Statement: [{ Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: 'kms:*', Resource: '*' }],
+});
+
+/**
+ * The task-token callbacks. The Service Authorization Reference lists no resource type for them
+ * (so the evaluator would accept only "*"), but AWS authorizes a callback on the state machine
+ * whose task issued the token: its AccessDenied names that state machine, and a grant scoped to it
+ * (what CDK's grantTaskResponse writes) works
+ * (https://github.com/aws/aws-cdk/pull/8486, https://github.com/NOAA-OWP/hydrovis/issues/837).
+ */
+const AUTHORIZED_ON_STATE_MACHINE = new Set(['states:sendtasksuccess', 'states:sendtaskfailure', 'states:sendtaskheartbeat']);
+
+const statementsOf = (policy: Json): Json[] => (Array.isArray(policy.Statement) ? policy.Statement : [policy.Statement]);
 
 export class IamAuthorizer {
   readonly principals = new Map<string, Principal>();
@@ -68,6 +90,35 @@ export class IamAuthorizer {
       const bucket = resources.resolve(p.Properties.Bucket) as string;
       this.resourcePolicies.set(`arn:aws:s3:::${bucket}`, resources.resolve(p.Properties.PolicyDocument));
     }
+    for (const [id, p] of resources.ofType('AWS::SNS::TopicPolicy')) {
+      for (const topic of resources.resolve(p.Properties.Topics) as string[]) {
+        // Each topic policy replaces the topic's whole policy: two would leave the outcome to deployment order.
+        if (this.resourcePolicies.has(topic)) throw new Error(`topic ${topic} has more than one AWS::SNS::TopicPolicy (${id} is another); which one applies depends on deployment order`);
+        this.resourcePolicies.set(topic, resources.resolve(p.Properties.PolicyDocument));
+      }
+    }
+    for (const [id, k] of resources.ofType('AWS::KMS::Key')) {
+      this.resourcePolicies.set(resources.byId.get(id)!.arn, k.Properties?.KeyPolicy ? resources.resolve(k.Properties.KeyPolicy) : DEFAULT_KEY_POLICY(LOCAL_ACCOUNT));
+    }
+  }
+
+  /** Removes a service principal from a resource's policy (tests: what does a missing grant to an AWS service do?). */
+  withoutServicePrincipal(resourceArn: string, service: string): void {
+    const policy = this.resourcePolicies.get(resourceArn);
+    if (!policy) throw new Error(`no resource policy for ${resourceArn}`);
+    const others = (principal: Json): Json => {
+      if (!principal || typeof principal !== 'object' || principal.Service === undefined) return principal;
+      const kept = (Array.isArray(principal.Service) ? principal.Service : [principal.Service]).filter((s: string) => s !== service);
+      const { Service: _, ...rest } = principal;
+      return kept.length > 0 ? { ...rest, Service: kept } : Object.keys(rest).length > 0 ? rest : undefined;
+    };
+    this.resourcePolicies.set(resourceArn, {
+      ...policy,
+      Statement: statementsOf(policy)
+        .map((s) => (s.Principal === undefined ? s : { ...s, Principal: others(s.Principal) }))
+        .filter((s) => !('Principal' in s) || s.Principal !== undefined),
+    });
+    this.cache.clear();
   }
 
   /** Removes the grants of one action from a principal (tests: what does a missing permission do?). */
@@ -88,40 +139,40 @@ export class IamAuthorizer {
   }
 
   authorize(principalName: string, request: IamRequest): Promise<IamDecision> {
-    const key = JSON.stringify([principalName, request.action, request.resource, request.context ?? {}]);
+    return this.cached(JSON.stringify([principalName, request.action, request.resource, request.context ?? {}]), () => this.evaluate(principalName, request));
+  }
+
+  /**
+   * An AWS service acting for the stack (`events.amazonaws.com` delivering a rule's event): it has
+   * no identity policies, so only the resource's policy can allow it.
+   */
+  authorizeService(service: string, request: IamRequest): Promise<IamDecision> {
+    return this.cached(JSON.stringify(['service', service, request.action, request.resource, request.context ?? {}]), async () => {
+      const verdict = await this.simulate(service, [], request);
+      if (verdict === 'Allowed') return { allowed: true, message: 'allowed' };
+      const why = verdict === 'ExplicitlyDenied' ? 'with an explicit deny in a resource-based policy' : `because no resource-based policy allows the ${request.action} action`;
+      return { allowed: false, message: `${service} is not authorized to perform: ${request.action} on resource: ${request.resource} ${why}` };
+    });
+  }
+
+  private cached(key: string, evaluate: () => Promise<IamDecision>): Promise<IamDecision> {
     let decision = this.cache.get(key);
     if (!decision) {
-      decision = this.evaluate(principalName, request);
+      decision = evaluate();
       this.cache.set(key, decision);
     }
     return decision;
   }
 
+  private resourcePolicyOf(resource: string): Json | undefined {
+    if (resource.startsWith('arn:aws:s3:::')) return this.resourcePolicies.get(`arn:aws:s3:::${resource.slice(13).split('/')[0]}`);
+    return this.resourcePolicies.get(resource);
+  }
+
   private async evaluate(principalName: string, request: IamRequest): Promise<IamDecision> {
     const principal = this.principals.get(principalName);
     if (!principal) return { allowed: false, message: `the request was signed by no principal of this stack (${principalName})` };
-    const bucketArn = request.resource.startsWith('arn:aws:s3:::') ? `arn:aws:s3:::${request.resource.slice(13).split('/')[0]}` : undefined;
-    const resourcePolicy = bucketArn ? this.resourcePolicies.get(bucketArn) : undefined;
-    const result = await runSimulation(
-      {
-        request: {
-          principal: principal.roleArn,
-          action: request.action,
-          resource: { resource: request.resource, accountId: LOCAL_ACCOUNT },
-          // The functions reach AWS over TLS; loopback http stands in for it here.
-          contextVariables: { 'aws:SecureTransport': 'true', ...(request.context ?? {}) },
-        },
-        identityPolicies: principal.policies,
-        serviceControlPolicies: [],
-        resourceControlPolicies: [],
-        ...(resourcePolicy ? { resourcePolicy } : {}),
-      },
-      {},
-    );
-    if (result.resultType !== 'single') {
-      throw new Error(`IAM simulation of ${request.action} on ${request.resource} could not run: ${JSON.stringify(result).slice(0, 600)}`);
-    }
-    const verdict = result.overallResult;
+    const verdict = await this.simulate(principal.roleArn, principal.policies, request);
     if (verdict === 'Allowed') return { allowed: true, message: 'allowed' };
     const why = verdict === 'ExplicitlyDenied' ? 'with an explicit deny in a policy' : `because no identity-based policy allows the ${request.action} action`;
     return {
@@ -129,4 +180,29 @@ export class IamAuthorizer {
       message: `User: ${principal.sessionArn} is not authorized to perform: ${request.action} on resource: ${request.resource} ${why}`,
     };
   }
+
+  private async simulate(principal: string, identityPolicies: Principal['policies'], request: IamRequest): Promise<'Allowed' | 'ExplicitlyDenied' | 'ImplicitlyDenied'> {
+    const resourcePolicy = this.resourcePolicyOf(request.resource);
+    const simulation = {
+      request: {
+        principal,
+        action: request.action,
+        resource: { resource: request.resource, accountId: LOCAL_ACCOUNT },
+        // The functions reach AWS over TLS; loopback http stands in for it here.
+        contextVariables: { 'aws:SecureTransport': 'true', ...(request.context ?? {}) },
+      },
+      identityPolicies,
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+      ...(resourcePolicy ? { resourcePolicy } : {}),
+    };
+    // The evaluator's input check would refuse the state machine as these actions' resource (see AUTHORIZED_ON_STATE_MACHINE).
+    if (AUTHORIZED_ON_STATE_MACHINE.has(request.action.toLowerCase())) return runUnsafeSimulation(simulation, {});
+    const result = await runSimulation(simulation, {});
+    if (result.resultType !== 'single') {
+      throw new Error(`IAM simulation of ${request.action} on ${request.resource} could not run: ${JSON.stringify(result).slice(0, 600)}`);
+    }
+    return result.overallResult;
+  }
 }
+
