@@ -3,6 +3,7 @@
  * scope), the API operation, and the action, resource ARN and condition keys IAM evaluates.
  * Covers the operations the optimizer and Step Functions make on its behalf.
  */
+import { queryParams } from './query-protocol.ts';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './resources.ts';
 
 export interface ParsedRequest {
@@ -10,7 +11,7 @@ export interface ParsedRequest {
   operation: string;
   /** One entry per resource the request touches (PutEvents may name several buses). */
   checks: Array<{ action: string; resource: string; context?: Record<string, string> }>;
-  /** JSON protocols: the parsed body. */
+  /** JSON protocols: the parsed body; SNS (query protocol): the parameters served. */
   body?: Record<string, unknown>;
   /** S3: bucket and key. */
   bucket?: string;
@@ -58,7 +59,32 @@ function s3Request(method: string, url: URL): ParsedRequest {
   throw new Error(`S3 object request ${method} ${url.pathname}${url.search} is not one a local run knows`);
 }
 
-function arnFor(service: string, operation: string, body: Record<string, unknown>, secretArns: Map<string, string>): Array<{ action: string; resource: string }> {
+/** The parameters of SNS Publish a local run serves: to a topic, a message and its subject. */
+const PUBLISH_PARAMS = new Set(['Action', 'Version', 'TopicArn', 'Message', 'Subject']);
+
+function snsRequest(url: URL, rawBody: Buffer): ParsedRequest {
+  const params = queryParams(url, rawBody);
+  const operation = params.get('Action') ?? '';
+  if (operation !== 'Publish') throw new Error(`sns:${operation} is not served by the local AWS endpoint`);
+  const others = [...params.keys()].filter((k) => !PUBLISH_PARAMS.has(k));
+  if (others.length > 0) throw new Error(`SNS Publish with ${others.join(', ')} is not one a local run serves`);
+  const topicArn = params.get('TopicArn');
+  if (!topicArn) throw new Error('SNS Publish without a TopicArn (to a phone number or an endpoint) is not one a local run serves');
+  const body: Record<string, unknown> = { TopicArn: topicArn, Message: params.get('Message') ?? '' };
+  if (params.has('Subject')) body['Subject'] = params.get('Subject');
+  return { service: 'sns', operation, body, checks: [{ action: 'sns:Publish', resource: topicArn }] };
+}
+
+/** The task-token callbacks: IAM authorizes them on the token's state machine (see iam.ts). */
+const CALLBACKS = new Set(['SendTaskSuccess', 'SendTaskFailure', 'SendTaskHeartbeat']);
+
+function arnFor(
+  service: string,
+  operation: string,
+  body: Record<string, unknown>,
+  secretArns: Map<string, string>,
+  stateMachineOfToken: (token: string) => string | undefined,
+): Array<{ action: string; resource: string }> {
   const action = `${service}:${operation}`;
   switch (service) {
     case 'dynamodb':
@@ -74,6 +100,11 @@ function arnFor(service: string, operation: string, body: Record<string, unknown
       return buses.map((b) => ({ action, resource: b.startsWith('arn:') ? b : `arn:aws:events:${LOCAL_REGION}:${LOCAL_ACCOUNT}:event-bus/${b}` }));
     }
     case 'states': {
+      if (CALLBACKS.has(operation)) {
+        // A token Step Functions never issued cannot be decoded, so names no resource to authorize on: the answer is InvalidToken.
+        const stateMachine = stateMachineOfToken(String(body['taskToken'] ?? ''));
+        return stateMachine ? [{ action, resource: stateMachine }] : [];
+      }
       const resource = String(body['executionArn'] ?? body['stateMachineArn'] ?? body['mapRunArn'] ?? '*');
       return [{ action, resource }];
     }
@@ -88,14 +119,22 @@ export function parseAwsRequest(
   headers: Record<string, string | string[] | undefined>,
   rawBody: Buffer,
   secretArns: Map<string, string>,
+  stateMachineOfToken: (token: string) => string | undefined = () => undefined,
 ): ParsedRequest {
   const service = serviceOf(headers['authorization'] as string | undefined);
   if (!service) throw new Error('the request is not signed with AWS Signature Version 4');
   if (service === 's3') return s3Request(method, url);
+  if (service === 'sns') return snsRequest(url, rawBody);
   const target = String(headers['x-amz-target'] ?? '');
   const prefix = JSON_PREFIX[service];
   if (!prefix || !target.startsWith(prefix)) throw new Error(`${service} request with X-Amz-Target ${target} is not one a local run serves`);
   const operation = target.slice(prefix.length);
-  const body = rawBody.length > 0 ? (JSON.parse(rawBody.toString('utf8')) as Record<string, unknown>) : {};
-  return { service, operation, body, checks: arnFor(service, operation, body, secretArns) };
+  let body: Record<string, unknown> = {};
+  try {
+    if (rawBody.length > 0) body = JSON.parse(rawBody.toString('utf8')) as Record<string, unknown>;
+  } catch {
+    // Not the parser's message: it quotes the body, which may hold a task token.
+    throw new Error(`the ${service}:${operation} request body is not JSON`);
+  }
+  return { service, operation, body, checks: arnFor(service, operation, body, secretArns, stateMachineOfToken) };
 }

@@ -1,11 +1,12 @@
 /**
  * The AWS a local run talks to: one endpoint on loopback (AWS_ENDPOINT_URL) in front of
  * real-protocol servers for S3 (s3rver) and DynamoDB (dynalite), and small emulations, speaking
- * the services' own JSON protocols, of the calls the optimizer makes to Secrets Manager
- * (GetSecretValue), EventBridge (PutEvents) and Step Functions (ListExecutions,
- * DescribeExecution). Every request is first evaluated against its principal's IAM policies from
- * the synthesized template; a denied call gets the AccessDenied answer AWS gives, in the
- * service's protocol, so the SDK throws what it would throw in AWS.
+ * the services' own protocols, of the calls the optimizer makes to Secrets Manager
+ * (GetSecretValue), EventBridge (PutEvents, and the deployment's rules delivering to SNS topics),
+ * SNS (Publish) and Step Functions (ListExecutions, DescribeExecution, and the task-token
+ * callbacks). Every request is first evaluated against its principal's IAM policies from the
+ * synthesized template; a denied call gets the AccessDenied answer AWS gives, in the service's
+ * protocol, so the SDK throws what it would throw in AWS.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,11 +15,22 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
-import { parseAwsRequest, type ParsedRequest } from './aws-request.ts';
+import { parseAwsRequest, serviceOf, type ParsedRequest } from './aws-request.ts';
+import { eventOf, rulesOf, type EventRule, type PutEventsEntry } from './event-rules.ts';
 import type { IamAuthorizer } from './iam.ts';
+import { notifications, type Authorize } from './notifications.ts';
+import { queryError, queryReply } from './query-protocol.ts';
+import { busNameOf, type LocalResources } from './resources.ts';
+import { topicsOf, type PublishedMessage, type Topic } from './sns-topics.ts';
+import { TaskCallbackRegistry, type TaskCallbacks } from './task-callbacks.ts';
+
+export { EVENTS_PRINCIPAL } from './notifications.ts';
+export type { PublishedMessage } from './sns-topics.ts';
+export type { TaskCallback, TaskCallbacks } from './task-callbacks.ts';
 
 /** The runner's own calls (creating the bucket and table, reading a report back) are signed as this. */
 export const ADMIN = 'local-admin';
+
 
 export interface RecordedCall {
   principal: string;
@@ -57,6 +69,11 @@ export interface LocalAws {
   endpoint: string;
   /** The policies calls are evaluated against (the deployment's; a run may narrow them). */
   iam: IamAuthorizer | null;
+  /**
+   * The deployment: its topics and its EventBridge rules, read when set. A rule a local run would
+   * not deliver as EventBridge does (see event-rules.ts) makes setting it throw.
+   */
+  resources: LocalResources | null;
   /** Secrets by ARN, and the ARN of each secret name (a call may name a secret either way). */
   secrets: Map<string, SecretValue>;
   secretArns: Map<string, string>;
@@ -67,7 +84,11 @@ export interface LocalAws {
   denials: RecordedCall[];
   /** Counts per "principal service:Operation". */
   counts: Map<string, number>;
-  events: Array<{ EventBusName?: string; Source?: string; DetailType?: string; Detail?: string }>;
+  events: PutEventsEntry[];
+  /** Every message SNS took, from a principal's Publish or a rule's delivery. */
+  published: PublishedMessage[];
+  /** The tokens of `.waitForTaskToken` tasks, and the callbacks sent with them. */
+  callbacks: TaskCallbacks;
   /** Step Functions' list of executions, as the run guard sees it. */
   executions: { register(e: LocalExecution): () => void };
   /** Work to do before the servers stop (the runner's function workers). */
@@ -105,6 +126,13 @@ function jsonReply(res: ServerResponse, service: string, status: number, body: u
 function jsonError(res: ServerResponse, service: string, type: string, message: string, status = 400): void {
   jsonReply(res, service, status, { __type: type, message, Message: message }, type);
 }
+
+/** The task-token callbacks, answered in Step Functions' words (see task-callbacks.ts). */
+const CALLBACK_ERRORS = {
+  unknown: ['InvalidToken', 'The provided token is not valid.'],
+  closed: ['TaskTimedOut', "Task Timed Out: 'Provided task does not exist anymore'"],
+  invalidOutput: ['InvalidOutput', 'The provided JSON output data is not valid.'],
+} as const;
 
 function s3Error(res: ServerResponse, status: number, code: string, message: string): void {
   res.statusCode = status;
@@ -196,6 +224,10 @@ export async function startLocalAws(options: LocalAwsOptions): Promise<LocalAws>
   const denials: RecordedCall[] = [];
   const counts = new Map<string, number>();
   const events: LocalAws['events'] = [];
+  const published: PublishedMessage[] = [];
+  const callbacks = new TaskCallbackRegistry();
+  let resources: LocalResources | null = null;
+  let deployment: { topics: Map<string, Topic>; rules: EventRule[] } = { topics: new Map(), rules: [] };
 
   const listExecutions = (): LocalExecution[] => {
     const out: LocalExecution[] = [];
@@ -211,9 +243,66 @@ export async function startLocalAws(options: LocalAwsOptions): Promise<LocalAws>
     return out;
   };
 
-  const serve = (parsed: ParsedRequest, res: ServerResponse): void => {
+  const local = {} as LocalAws;
+
+  const authorize: Authorize = async (principal, service, operation, check, asService = false) => {
+    const decision =
+      principal === ADMIN
+        ? { allowed: true, message: '' }
+        : principal && local.iam
+          ? await (asService ? local.iam.authorizeService(principal, check) : local.iam.authorize(principal, check))
+          : { allowed: false, message: `the request is signed by ${principal || 'no one'}, not a principal of this stack (${check.action} on ${check.resource})` };
+    const call: RecordedCall = {
+      principal: principal || '(none)',
+      service,
+      operation,
+      resource: check.resource,
+      ...(check.context ? { context: check.context as Record<string, string> } : {}),
+      allowed: decision.allowed,
+      at: Date.now(),
+    };
+    if (options.recordCalls) calls.push(call);
+    const countKey = `${call.principal} ${service}:${operation}`;
+    counts.set(countKey, (counts.get(countKey) ?? 0) + 1);
+    if (!decision.allowed) denials.push(call);
+    return decision;
+  };
+
+  const notify = notifications({ topics: () => deployment.topics, authorize, published, newId: randomUUID });
+
+  const serveCallback = (parsed: ParsedRequest, res: ServerResponse): void => {
+    const body = parsed.body ?? {};
+    const token = String(body['taskToken'] ?? '');
+    const fail = (kind: keyof typeof CALLBACK_ERRORS) => jsonError(res, 'states', CALLBACK_ERRORS[kind][0], CALLBACK_ERRORS[kind][1]);
+    if (parsed.operation === 'SendTaskSuccess') {
+      const output = body['output'];
+      try {
+        if (typeof output !== 'string') throw new TypeError('no output');
+        JSON.parse(output);
+      } catch {
+        return fail('invalidOutput');
+      }
+    }
+    const state = callbacks.state(token);
+    if (state !== 'open') return fail(state);
+    if (parsed.operation === 'SendTaskSuccess') callbacks.complete(token, { kind: 'success', output: body['output'] as string });
+    if (parsed.operation === 'SendTaskFailure') {
+      const { error, cause } = body as { error?: string; cause?: string };
+      callbacks.complete(token, { kind: 'failure', ...(error !== undefined ? { error } : {}), ...(cause !== undefined ? { cause } : {}) });
+    }
+    return jsonReply(res, 'states', 200, {});
+  };
+
+  const serve = async (parsed: ParsedRequest, res: ServerResponse, principal: string): Promise<void> => {
     const body = parsed.body ?? {};
     const { service, operation } = parsed;
+    if (service === 'sns' && operation === 'Publish') {
+      const subject = body['Subject'] as string | undefined;
+      const outcome = await notify.publish(String(body['TopicArn']), String(body['Message']), subject, principal);
+      if ('error' in outcome) return queryError(res, outcome.error, outcome.message);
+      return queryReply(res, 'Publish', { MessageId: outcome.messageId });
+    }
+    if (service === 'states' && operation.startsWith('SendTask')) return serveCallback(parsed, res);
     if (service === 'secretsmanager' && operation === 'GetSecretValue') {
       const id = String(body['SecretId']);
       const secret = secrets.get(id) ?? secrets.get(secretArns.get(id) ?? '');
@@ -223,12 +312,26 @@ export async function startLocalAws(options: LocalAwsOptions): Promise<LocalAws>
       return jsonReply(res, service, 200, { ARN: arn, Name: arn.split(':').pop()?.replace(/-[A-Za-z0-9]{6}$/, ''), SecretString: secret.secretString, VersionId: 'local', VersionStages: ['AWSCURRENT'], CreatedDate: Date.now() / 1000 });
     }
     if (service === 'events' && operation === 'PutEvents') {
-      const entries = (body['Entries'] as LocalAws['events'] | undefined) ?? [];
-      const results = entries.map((e) => {
-        if (!buses.has(e.EventBusName ?? 'default')) return { ErrorCode: 'ResourceNotFoundException', ErrorMessage: `Event bus ${e.EventBusName} does not exist.` };
+      const entries = (body['Entries'] as PutEventsEntry[] | undefined) ?? [];
+      const results: Array<{ EventId: string } | { ErrorCode: string; ErrorMessage: string }> = [];
+      for (const e of entries) {
+        const bus = busNameOf(e.EventBusName);
+        if (!buses.has(bus)) {
+          results.push({ ErrorCode: 'ResourceNotFoundException', ErrorMessage: `Event bus ${e.EventBusName} does not exist.` });
+          continue;
+        }
+        const id = randomUUID();
+        const receivedAt = Date.now();
+        const event = eventOf(e, id, receivedAt);
+        if (!event) {
+          results.push({ ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' });
+          continue;
+        }
         events.push(e);
-        return { EventId: randomUUID() };
-      });
+        // EventBridge delivers after PutEvents answers; here before, so that what a run published is complete when its calls return.
+        for (const rule of deployment.rules) if (rule.bus === bus && rule.matches(event)) await notify.deliver(event, rule, receivedAt);
+        results.push({ EventId: id });
+      }
       return jsonReply(res, service, 200, { FailedEntryCount: results.filter((r) => 'ErrorCode' in r).length, Entries: results });
     }
     if (service === 'states' && operation === 'ListExecutions') {
@@ -246,7 +349,6 @@ export async function startLocalAws(options: LocalAwsOptions): Promise<LocalAws>
     return jsonError(res, service, 'UnknownOperationException', `${service}:${operation} is not served by the local AWS endpoint`);
   };
 
-  const local = {} as LocalAws;
   const closers: Array<() => Promise<void>> = [];
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const body = await readBody(req);
@@ -255,40 +357,23 @@ export async function startLocalAws(options: LocalAwsOptions): Promise<LocalAws>
     const principal = /Credential=([^/]+)\//.exec(String(req.headers['authorization'] ?? ''))?.[1] ?? '';
     let parsed: ParsedRequest;
     try {
-      parsed = parseAwsRequest(req.method ?? 'GET', url, req.headers, body, secretArns);
+      parsed = parseAwsRequest(req.method ?? 'GET', url, req.headers, body, secretArns, (token) => callbacks.stateMachineOf(token));
     } catch (err) {
+      if (serviceOf(req.headers['authorization']) === 'sns') return queryError(res, 'InvalidAction', (err as Error).message);
       return jsonError(res, 'states', 'InvalidRequest', (err as Error).message);
     }
-    const at = Date.now();
     for (const check of parsed.checks) {
-      const decision =
-        principal === ADMIN
-          ? { allowed: true, message: '' }
-          : principal && local.iam
-            ? await local.iam.authorize(principal, check)
-            : { allowed: false, message: `the request is signed by ${principal || 'no one'}, not a principal of this stack (${check.action} on ${check.resource})` };
-      const call: RecordedCall = {
-        principal: principal || '(none)',
-        service: parsed.service,
-        operation: parsed.operation,
-        resource: check.resource,
-        ...(check.context ? { context: check.context } : {}),
-        allowed: decision.allowed,
-        at,
-      };
-      if (options.recordCalls) calls.push(call);
-      const countKey = `${call.principal} ${parsed.service}:${parsed.operation}`;
-      counts.set(countKey, (counts.get(countKey) ?? 0) + 1);
+      const decision = await authorize(principal, parsed.service, parsed.operation, check);
       if (!decision.allowed) {
-        denials.push(call);
         if (parsed.service === 's3') return s3Error(res, 403, 'AccessDenied', decision.message);
+        if (parsed.service === 'sns') return queryError(res, 'AuthorizationError', decision.message);
         return jsonError(res, parsed.service, 'AccessDeniedException', decision.message);
       }
     }
     if (parsed.service === 's3' && parsed.operation === 'ListObjectsV2') return listObjectsV2(res, url, s3Address.port);
     if (parsed.service === 's3') return proxy(req, res, body, s3Address.port, true);
     if (parsed.service === 'dynamodb') return proxy(req, res, body, dbPort, false);
-    return serve(parsed, res);
+    return serve(parsed, res, principal);
   };
 
   const server: Server = createServer((req, res) => {
@@ -312,6 +397,8 @@ export async function startLocalAws(options: LocalAwsOptions): Promise<LocalAws>
     denials,
     counts,
     events,
+    published,
+    callbacks,
     executions: {
       register: (e) => {
         const file = join(executionsDir, `${e.name}.json`);
@@ -329,6 +416,16 @@ export async function startLocalAws(options: LocalAwsOptions): Promise<LocalAws>
       await s3.close();
       await new Promise<void>((resolve) => db.close(() => resolve()));
     },
-  } satisfies LocalAws);
+  } satisfies Omit<LocalAws, 'resources'>);
+  Object.defineProperty(local, 'resources', {
+    enumerable: true,
+    get: () => resources,
+    set: (r: LocalResources | null) => {
+      // Read now, so that a rule a local run cannot deliver as EventBridge does fails the run's setup, not one of its events.
+      const topics = r ? topicsOf(r) : new Map<string, Topic>();
+      deployment = { topics, rules: r ? rulesOf(r, topics) : [] };
+      resources = r;
+    },
+  });
   return local;
 }
