@@ -41,6 +41,7 @@ describe('execution input', () => {
       const config = parseExecutionInput(raw);
       expect(config).toEqual({
         dryRun: false,
+        approval: { required: false, timeoutHours: 24 },
         indexIds: null,
         retryOf: null,
         policy: { maxShards: 50, maxReplicas: 3, maxStorageBytes: 10737418240, cooldownHours: 0, healthCheckBeforePut: true, maxLatencyRegression: 0.2 },

@@ -19,6 +19,8 @@ import {
   type HistoryEvent,
   type MapRunItemCounts,
 } from '@aws-sdk/client-sfn';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { SendTaskSuccessCommand, TaskDoesNotExist } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { RunReport } from '../functions/domain/report.ts';
@@ -29,6 +31,7 @@ import { formatReportTable } from '../infra/cli/report-table.ts';
 const sfn = mockClient(SFNClient);
 const s3 = mockClient(S3Client);
 const cfn = mockClient(CloudFormationClient);
+const sts = mockClient(STSClient);
 
 const SM = 'arn:aws:states:eu-west-1:123456789012:stateMachine:Optimizer';
 const EXEC = 'arn:aws:states:eu-west-1:123456789012:execution:Optimizer:manual-run';
@@ -77,6 +80,7 @@ function report(overrides: Partial<RunReport> = {}): RunReport {
     executionId: EXEC,
     dryRun: false,
     retryOf: null,
+    approval: null,
     finishedAt: '2025-01-02T03:05:10.000Z',
     summary: SUMMARY,
     queryLatencyMs: { before: 120, after: 80 },
@@ -198,6 +202,10 @@ function fakeExecution(steps: Step[]) {
         regions.push(['cfn', region]);
         return new CloudFormationClient({ region: region ?? 'eu-west-1' });
       },
+      sts: (region: string) => {
+        regions.push(['sts', region]);
+        return new STSClient({ region });
+      },
     },
     write: (line: string) => out.push(...line.split('\n')),
     writeError: (line: string) => err.push(...line.split('\n')),
@@ -227,6 +235,7 @@ beforeEach(() => {
   sfn.reset();
   s3.reset();
   cfn.reset();
+  sts.reset();
 });
 
 describe('npm run execute: start and follow', () => {
@@ -619,6 +628,71 @@ describe('npm run execute: --explain', () => {
     const parsed = JSON.parse(fake.out.join('\n')) as { executionId: string; indexes: Array<{ id: string; outcome: string }> };
     expect(parsed.executionId).toBe(LATEST);
     expect(parsed.indexes.map((r) => [r.id, r.outcome])).toEqual([['a', 'failed']]);
+    expect(sfn.calls()).toHaveLength(0);
+  });
+});
+
+describe('npm run execute: --approve / --reject', () => {
+  const WAITING = 'arn:aws:states:eu-west-1:123456789012:execution:Optimizer:weekly-run';
+  const TOKEN = 'AQB4AAAAKgAAAAMAAAAAAAAAAd0kQ3+secret-task-token==';
+  const OPERATOR = 'arn:aws:sts::123456789012:assumed-role/PlatformOps/jane';
+  const pendingAt = (key: string) => {
+    s3.on(GetObjectCommand).callsFake((input: { Bucket: string; Key: string }) => {
+      if (input.Key !== key) throw new NoSuchKey({ message: 'The specified key does not exist.', $metadata: {} });
+      return { Body: { transformToString: async () => JSON.stringify({ taskToken: TOKEN, requestedAt: '2025-01-02T03:00:00.000Z', expiresAt: '2025-01-03T03:00:00.000Z' }) } };
+    });
+  };
+
+  it('--approve: reads the token from the run bucket and sends it with the decision, who and when; nothing started, the token never printed', async () => {
+    const fake = fakeExecution([{}]);
+    pendingAt('runs/Optimizer/weekly-run/approval.json');
+    sts.on(GetCallerIdentityCommand).resolves({ Arn: OPERATOR, Account: '123456789012', UserId: 'AROA:jane' });
+    sfn.on(SendTaskSuccessCommand).resolves({});
+    expect(await fake.run(['--state-machine-arn', SM, '--bucket', BUCKET, '--approve', 'weekly-run'])).toBe(0);
+    const sent = sfn.commandCalls(SendTaskSuccessCommand);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.args[0].input.taskToken).toBe(TOKEN);
+    expect(JSON.parse(sent[0]!.args[0].input.output!)).toEqual({ status: 'approved', by: OPERATOR, at: START.toISOString(), reason: null });
+    expect(s3.commandCalls(GetObjectCommand)[0]!.args[0].input).toMatchObject({ Bucket: BUCKET, Key: 'runs/Optimizer/weekly-run/approval.json' });
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+    expect(fake.out.join('\n')).toMatch(new RegExp(`Approved the plan of ${WAITING.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} as ${OPERATOR.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    expect([...fake.out, ...fake.err].join('\n')).not.toContain(TOKEN);
+  });
+
+  it('--reject with --reason: a decision with the reason (the run ends without changes)', async () => {
+    const fake = fakeExecution([{}]);
+    pendingAt('runs/Optimizer/weekly-run/approval.json');
+    sts.on(GetCallerIdentityCommand).resolves({ Arn: OPERATOR });
+    sfn.on(SendTaskSuccessCommand).resolves({});
+    expect(await fake.run(['--state-machine-arn', SM, '--bucket', BUCKET, '--reject', WAITING, '--reason', 'change freeze this week'])).toBe(0);
+    expect(JSON.parse(sfn.commandCalls(SendTaskSuccessCommand)[0]!.args[0].input.output!)).toMatchObject({ status: 'rejected', by: OPERATOR, reason: 'change freeze this week' });
+  });
+
+  it('a plan decided already (TaskDoesNotExist): exit 2 saying so, without the token', async () => {
+    const fake = fakeExecution([{}]);
+    pendingAt('runs/Optimizer/weekly-run/approval.json');
+    sts.on(GetCallerIdentityCommand).resolves({ Arn: OPERATOR });
+    sfn.on(SendTaskSuccessCommand).rejects(new TaskDoesNotExist({ message: `Task does not exist: ${TOKEN}`, $metadata: {} }));
+    expect(await fake.run(['--state-machine-arn', SM, '--bucket', BUCKET, '--approve', 'weekly-run'])).toBe(2);
+    const text = fake.err.join('\n');
+    expect(text).toMatch(/no longer waits for a decision: it was decided already, it timed out \(at 2025-01-03T03:00:00.000Z\), or the run ended/);
+    expect(text).not.toContain(TOKEN);
+  });
+
+  it('a run that never asked for approval: exit 2 naming what is missing, nothing sent', async () => {
+    const fake = fakeExecution([{}]);
+    pendingAt('runs/Optimizer/some-other-run/approval.json');
+    sts.on(GetCallerIdentityCommand).resolves({ Arn: OPERATOR });
+    expect(await fake.run(['--state-machine-arn', SM, '--bucket', BUCKET, '--reject', 'weekly-run'])).toBe(2);
+    expect(fake.err.join('\n')).toMatch(/no plan of .*weekly-run waits for approval .*approval\.json does not exist/);
+    expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(0);
+  });
+
+  it('refuses --approve with --reject, and --reason alone, before any AWS call', async () => {
+    const fake = fakeExecution([{}]);
+    expect(await fake.run(['--state-machine-arn', SM, '--approve', 'a', '--reject', 'b'])).toBe(2);
+    expect(await fake.run(['--state-machine-arn', SM, '--reason', 'x'])).toBe(2);
+    expect(fake.err.join('\n')).toMatch(/--approve and --reject: give one[\s\S]*--reason goes with --reject/);
     expect(sfn.calls()).toHaveLength(0);
   });
 });

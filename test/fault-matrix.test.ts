@@ -769,7 +769,7 @@ const secretRow = (name: string, secret: SecretValue, cause: RegExp, extras: Par
   error: { name: 'Config.Credentials', cause },
   check: (r) => {
     expect(r.sim.requests, 'no Genesys request').toHaveLength(0);
-    expect(r.result.invocations).toMatchObject({ fetch: 1, optimize: 0, verify: 0, report: 0 });
+    expect(r.result.invocations).toMatchObject({ fetch: 1, optimize: 0, verify: 0, report: 0, approval: 0 });
     expect(r.result.error!.cause).not.toContain(SECRET);
   },
   ...extras,
@@ -904,7 +904,7 @@ describe('bad execution input fails fast with Input.Invalid naming the field', (
       expect(r.result.error!.cause.length).toBeLessThan(400);
       expect(r.sim.requests, 'no Genesys request').toHaveLength(0);
       expect(r.result.report).toBeNull();
-      expect(r.result.invocations).toEqual({ fetch: 0, validate: 1, optimize: 0, verify: 0, report: 0 });
+      expect(r.result.invocations).toEqual({ fetch: 0, validate: 1, optimize: 0, verify: 0, report: 0, approval: 0 });
     });
   }
 
@@ -915,7 +915,7 @@ describe('bad execution input fails fast with Input.Invalid naming the field', (
     expect(r.result.status).toBe('FAILED');
     expect(r.result.error?.name).toBe('InvalidExecutionInput');
     expect(r.result.error?.cause).toMatch(/^the execution input is \d+ bytes, more than the 262144 bytes Step Functions accepts/);
-    expect(r.result.invocations).toEqual({ fetch: 0, validate: 0, optimize: 0, verify: 0, report: 0 });
+    expect(r.result.invocations).toEqual({ fetch: 0, validate: 0, optimize: 0, verify: 0, report: 0, approval: 0 });
     expect(r.sim.requests).toHaveLength(0);
   });
 

@@ -7,10 +7,36 @@ import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3RunStore } from '../functions/store/s3-run-store.ts';
 import { ADMIN, startLocalAws, type LocalAws } from '../infra/local/aws/local-aws.ts';
-import { standInForDistributedMaps } from '../infra/local/engine-definition.ts';
+import { standInForDistributedMaps, withAwsTaskTimeouts } from '../infra/local/engine-definition.ts';
+import { MAX_APPROVAL_TIMEOUT_HOURS } from '../functions/domain/execution-input.ts';
 import { applyTemplate } from '../infra/local/payload-template.ts';
 import { synthesizeDefinition } from '../infra/local/definition.ts';
 import { ExecutionQuota, MAX_HISTORY_EVENTS, MAX_PAYLOAD_BYTES } from '../infra/local/quotas.ts';
+
+describe('task timeouts as Step Functions applies them', () => {
+  const definition = {
+    TimeoutSeconds: 7200,
+    StartAt: 'Wait',
+    States: {
+      Wait: { Type: 'Task', Resource: 'arn:aws:states:::states:startExecution.sync:2', Parameters: { 'Input.$': '$' }, Next: 'Ask' },
+      Ask: { Type: 'Task', Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken', TimeoutSecondsPath: '$.timeoutSeconds', Parameters: { 'Payload.$': '$.x' }, Next: 'Fn' },
+      Fn: { Type: 'Task', Resource: 'arn:aws:lambda:us-east-1:123456789012:function:f', TimeoutSeconds: 30, End: true },
+    },
+  };
+  const states = withAwsTaskTimeouts(definition)['States'] as Record<string, Record<string, unknown>>;
+
+  it('a Task without a timeout is bounded by the execution, not the engine\'s 60 s', () => {
+    expect(states['Wait']!['TimeoutSeconds']).toBe(7200);
+    expect(states['Fn']!['TimeoutSeconds']).toBe(30);
+  });
+
+  it('TimeoutSecondsPath is read from the state input (AWS), carried through Parameters to where the engine reads it', () => {
+    expect(states['Ask']!['TimeoutSecondsPath']).toBe('$.localTimeoutSeconds');
+    expect(states['Ask']!['Parameters']).toEqual({ 'Payload.$': '$.x', 'localTimeoutSeconds.$': '$.timeoutSeconds' });
+    const effective = applyTemplate(states['Ask']!['Parameters'] as never, { timeoutSeconds: 5, x: { a: 1 } }, {});
+    expect(effective).toEqual({ Payload: { a: 1 }, localTimeoutSeconds: 5 });
+  });
+});
 
 describe('the Distributed Map stand-in', () => {
   it('has no 60 s limit (the engine gives every Task one; a Map has none in AWS): it is bounded by the execution, within what a timer holds', () => {
@@ -18,7 +44,8 @@ describe('the Distributed Map stand-in', () => {
     const task = (definition['States'] as Record<string, Record<string, unknown>>)['OptimizeIndexes']!;
     expect([...maps.keys()]).toEqual(['OptimizeIndexes']);
     expect(task['Type']).toBe('Task');
-    expect(task['TimeoutSeconds']).toBe(12 * 3600);
+    // The state machine's own bound: twelve hours of work after the longest approval wait.
+    expect(task['TimeoutSeconds']).toBe((12 + MAX_APPROVAL_TIMEOUT_HOURS) * 3600);
     expect(task['Catch']).toEqual(maps.get('OptimizeIndexes')!['Catch']);
     expect(task['ResultPath']).toBe('$.mapRun');
   });

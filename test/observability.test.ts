@@ -16,7 +16,7 @@ import { settingsFromContext } from '../infra/stack/settings.ts';
 type Json = any;
 type Resources = Record<string, { Type: string; Properties?: Json; DeletionPolicy?: string }>;
 
-const NAMES = ['fetch', 'validate', 'optimize', 'verify', 'report'] as const;
+const NAMES = ['fetch', 'validate', 'optimize', 'verify', 'report', 'approval'] as const;
 type Name = (typeof NAMES)[number];
 const cap = (name: string) => `${name[0]!.toUpperCase()}${name.slice(1)}`;
 const asArray = (v: Json): Json[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
@@ -55,7 +55,7 @@ function synth(id: string, props: OptimizerStackProps = {}): Synth {
     fnId[name] = found;
     fnRoleId[name] = resources[found]!.Properties.Role['Fn::GetAtt'][0];
   }
-  const stateMachineId = only('AWS::StepFunctions::StateMachine');
+  const stateMachineId = stack.getLogicalId(stack.stateMachine.node.defaultChild as never);
   const stateMachineRoleId = resources[stateMachineId]!.Properties.RoleArn['Fn::GetAtt'][0];
   const statements = () =>
     idsOf('AWS::IAM::Policy').flatMap((pid) => {
@@ -132,6 +132,13 @@ describe('schedule', () => {
     expect(target.DeadLetterConfig).toBeUndefined();
   });
 
+  it('may require approval: the scheduled run then waits for an operator (its input, checked at synth)', () => {
+    const s = synth('WithApproval', { scheduleInput: { approval: { required: true, timeoutHours: 48 } } });
+    const props = s.resources[s.only('AWS::Scheduler::Schedule')]!.Properties;
+    expect(JSON.parse(props.Target.Input)).toEqual({ approval: { required: true, timeoutHours: 48 } });
+    expect(() => synth('TooLong', { scheduleInput: { approval: { required: true, timeoutHours: 100 } } })).toThrow(/scheduleInput: approval\.timeoutHours: must be between 0 and 72/);
+  });
+
   it('refuses an input the state machine would reject, a bad time zone or expression, at synth', () => {
     expect(() => synth('BadInput', { scheduleInput: { dryrun: true } })).toThrow(/scheduleInput: .*dryrun/);
     expect(() => synth('BadZone', { scheduleTimezone: 'Europe/Atlantis' })).toThrow(/scheduleTimezone/);
@@ -185,16 +192,17 @@ describe('audit bus', () => {
     const s = defaults;
     const bus = s.only('AWS::Events::EventBus');
     for (const name of NAMES) {
-      const expected = ['optimize', 'verify', 'report'].includes(name);
+      const expected = ['optimize', 'verify', 'report', 'approval'].includes(name);
       expect(s.env(name).AUDIT_BUS_NAME, name).toEqual(expected ? { Ref: bus } : undefined);
     }
-    const put = s.statements().filter((st) => st.actions.some((a) => a.startsWith('events:')));
+    // The state machine's events:PutRule/PutTargets/DescribeRule are for the managed rule of .sync:2, not the bus.
+    const put = s.statements().filter((st) => st.actions.includes('events:PutEvents'));
     expect(put.length).toBeGreaterThan(0);
     for (const st of put) {
       expect(st.actions, st.source).toEqual(['events:PutEvents']);
       expect(st.resources, st.source).toEqual([{ 'Fn::GetAtt': [bus, 'Arn'] }]);
     }
-    expect(rolesGranting(s, 'events:PutEvents')).toEqual(['optimize', 'report', 'verify']);
+    expect(rolesGranting(s, 'events:PutEvents')).toEqual(['approval', 'optimize', 'report', 'verify']);
   });
 });
 
@@ -209,6 +217,7 @@ describe('environment', () => {
       optimize: ['AUDIT_BUS_NAME', 'GENESYS_REGION', 'GENESYS_SECRET_ID', 'PACER_TABLE', 'RUN_BUCKET'],
       verify: ['AUDIT_BUS_NAME', 'GENESYS_REGION', 'GENESYS_SECRET_ID', 'PACER_TABLE', 'RUN_BUCKET'],
       report: ['AUDIT_BUS_NAME', 'RUN_BUCKET'],
+      approval: ['AUDIT_BUS_NAME', 'NOTIFICATION_FORMAT', 'NOTIFICATION_TOPIC_ARN', 'RUN_BUCKET'],
     };
     const common = ['NODE_OPTIONS', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_SERVICE_NAME'];
     for (const name of NAMES) {
@@ -224,12 +233,12 @@ describe('environment', () => {
 describe('logs', () => {
   const logGroupOf = (s: Synth, name: Name) => s.resources[s.fnId[name]]!.Properties.LoggingConfig.LogGroup.Ref;
 
-  it('one log group per function and one for the state machine, 90 days by default', () => {
+  it('one log group per function and one per state machine, 90 days by default', () => {
     const s = defaults;
     const groups = s.idsOf('AWS::Logs::LogGroup');
-    expect(groups).toHaveLength(6);
+    expect(groups).toHaveLength(NAMES.length + 2);
     const fnGroups = NAMES.map((n) => logGroupOf(s, n));
-    expect(new Set(fnGroups).size).toBe(5);
+    expect(new Set(fnGroups).size).toBe(NAMES.length);
     for (const g of groups) expect(s.resources[g]!.Properties.RetentionInDays, g).toBe(90);
     // The audit trail outlives the stack.
     for (const g of fnGroups) expect(s.resources[g]!.DeletionPolicy, g).toBe('Retain');
@@ -295,13 +304,13 @@ describe('saved queries', () => {
 describe('alarms', () => {
   const alarms = (s: Synth) => s.idsOf('AWS::CloudWatch::Alarm').map((a) => s.resources[a]!.Properties);
 
-  it('five alarms, one per problem, each to the topic, missing data not breaching', () => {
+  it('five alarms, one per problem, each to the topic but IndexesFailed (RunFailed tells of such a run), missing data not breaching', () => {
     const s = defaults;
     const topic = s.only('AWS::SNS::Topic');
     const all = alarms(s);
     expect(all).toHaveLength(5);
     for (const a of all) {
-      expect(a.AlarmActions).toEqual([{ Ref: topic }]);
+      expect(a.AlarmActions, a.MetricName).toEqual(a.MetricName === 'IndexesFailed' ? undefined : [{ Ref: topic }]);
       expect(a).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching', Statistic: 'Sum' });
     }
     const byMetric = Object.fromEntries(all.map((a) => [`${a.Namespace}/${a.MetricName}`, a.Dimensions]));
@@ -395,5 +404,6 @@ describe('settings from context', () => {
     expect(() => settingsFromContext(read({ logRetentionDays: 'ninety' }))).toThrow(/logRetentionDays/);
     expect(() => settingsFromContext(read({ scheduleInput: '{dryRun:true}' }))).toThrow(/scheduleInput: not valid JSON/);
     expect(() => settingsFromContext(read({ scheduleInput: '[1]' }))).toThrow(/scheduleInput: expected a JSON object/);
+    expect(() => settingsFromContext(read({ notificationFormat: 'slack' }))).toThrow(/notificationFormat: expected one of text, chat, got "slack"/);
   });
 });

@@ -85,7 +85,7 @@ describe('run guard in a local run', () => {
     const aws = await startLocalAws({ dir });
     try {
       const synthesized = synthesizeDefinition();
-      const stateMachineArn = synthesized.resources.only('AWS::StepFunctions::StateMachine').arn;
+      const stateMachineArn = synthesized.optimizer.arn;
       const earlier = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:earlier`;
       // Listed by the local Step Functions endpoint as RUNNING, as a run in another terminal would be.
       aws.executions.register({ executionArn: earlier, stateMachineArn, name: 'earlier', startDate: '2020-01-01T00:00:00.000Z', input: '{}', pid: process.pid });

@@ -14,10 +14,10 @@ import { OptimizerStack } from '../infra/stack/optimizer-stack.ts';
 type Json = any;
 type Resources = Record<string, { Type: string; Properties?: Json }>;
 
-const NAMES = ['fetch', 'validate', 'optimize', 'verify', 'report'] as const;
+const NAMES = ['fetch', 'validate', 'optimize', 'verify', 'report', 'approval'] as const;
 type Name = (typeof NAMES)[number];
 const SECRET_READERS: Name[] = ['fetch', 'optimize', 'verify'];
-const BUCKET_USERS: Name[] = ['fetch', 'validate', 'optimize', 'verify', 'report'];
+const BUCKET_USERS: Name[] = ['fetch', 'validate', 'optimize', 'verify', 'report', 'approval'];
 
 let template: Template;
 let resources: Resources;
@@ -157,7 +157,7 @@ beforeAll(() => {
 
   secretId = only('AWS::SecretsManager::Secret');
   bucketId = only('AWS::S3::Bucket');
-  stateMachineId = only('AWS::StepFunctions::StateMachine');
+  stateMachineId = stack.getLogicalId(stack.stateMachine.node.defaultChild as never);
   const sm = resources[stateMachineId]!.Properties;
   stateMachineRoleId = refId(sm.RoleArn)!;
   definition = parseDefinition(sm.DefinitionString);
@@ -174,10 +174,10 @@ beforeAll(() => {
 }, 120_000);
 
 describe('functions', () => {
-  it('are exactly five of ours, one per step, each with its own role', () => {
+  it('are exactly six of ours, one per step, each with its own role', () => {
     const ours = idsOf('AWS::Lambda::Function').filter((id) => !isCdkHelper(resources[id]!.Properties));
     expect(ours.sort()).toEqual(Object.values(fnId).sort());
-    expect(new Set(Object.values(fnRoleId)).size).toBe(5);
+    expect(new Set(Object.values(fnRoleId)).size).toBe(NAMES.length);
     for (const roleId of Object.values(fnRoleId)) expect(resources[roleId]?.Type).toBe('AWS::IAM::Role');
   });
 
@@ -219,9 +219,9 @@ describe('functions', () => {
 });
 
 describe('state machine', () => {
-  it('is one STANDARD state machine', () => {
-    template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
-    template.hasResourceProperties('AWS::StepFunctions::StateMachine', { StateMachineType: 'STANDARD' });
+  it('is a STANDARD state machine, with the approval machine beside it', () => {
+    template.resourceCountIs('AWS::StepFunctions::StateMachine', 2);
+    expect(resources[stateMachineId]!.Properties.StateMachineType).toBe('STANDARD');
     expect(definition.StartAt).toBe('ValidateInput');
   });
 
@@ -279,8 +279,23 @@ describe('state machine', () => {
     expect(fail.CausePath).toMatch(/^\$\./);
   });
 
-  it('every Task invokes one of the five functions, and each function is used', () => {
-    const tasks = allStates(definition).filter(([, s]) => s.Type === 'Task');
+  it('AwaitApproval starts the approval state machine and waits for it (.sync:2), which invokes the approval function with a task token', () => {
+    const [, wait] = allStates(definition).find(([name]) => name === 'AwaitApproval')!;
+    expect(wait.Resource).toMatch(/:states:::states:startExecution\.sync:2$/);
+    const approvalId = Object.keys(resources).find((id) => resources[id]!.Type === 'AWS::StepFunctions::StateMachine' && id !== stateMachineId)!;
+    expect(wait.Parameters.StateMachineArn).toBe(`@@Ref:${approvalId}@@`);
+    const approval = parseDefinition(resources[approvalId]!.Properties.DefinitionString);
+    const request = approval.States[approval.StartAt];
+    expect(request.Resource).toMatch(/:states:::lambda:invoke\.waitForTaskToken$/);
+    expect(request.Parameters.FunctionName).toBe(`@@GetAtt:${fnId.approval}.Arn@@`);
+    expect(request.Parameters.Payload['taskToken.$']).toBe('$$.Task.Token');
+    expect(request.TimeoutSecondsPath).toBe('$.timeoutSeconds');
+    // The token is a parameter of this machine's task: its logs carry no execution data.
+    expect(resources[approvalId]!.Properties.LoggingConfiguration.IncludeExecutionData).toBe(false);
+  });
+
+  it('every other Task invokes one of the functions, and each function but approval is used', () => {
+    const tasks = allStates(definition).filter(([name, s]) => s.Type === 'Task' && name !== 'AwaitApproval');
     expect(tasks.length).toBeGreaterThanOrEqual(7);
     const invoked = (s: Json): string => {
       const resource = String(s.Resource);
@@ -294,7 +309,7 @@ describe('state machine', () => {
     };
     const byState = Object.fromEntries(tasks.map(([name, s]) => [name, invoked(s)]));
     for (const id of Object.values(byState)) expect(Object.values(fnId)).toContain(id);
-    expect(new Set(Object.values(byState))).toEqual(new Set(Object.values(fnId)));
+    expect(new Set(Object.values(byState))).toEqual(new Set(Object.values(fnId).filter((id) => id !== fnId.approval)));
     expect(byState).toMatchObject({
       ValidateInput: fnId.validate,
       FetchInventory: fnId.fetch,
@@ -305,8 +320,8 @@ describe('state machine', () => {
     });
   });
 
-  it('every Task retries throttled invokes with full jitter', () => {
-    for (const [name, s] of allStates(definition).filter(([, st]) => st.Type === 'Task')) {
+  it('every Lambda Task retries throttled invokes with full jitter', () => {
+    for (const [name, s] of allStates(definition).filter(([n, st]) => st.Type === 'Task' && n !== 'AwaitApproval')) {
       const retry = asArray(s.Retry).find((r) => asArray(r.ErrorEquals).includes('Lambda.TooManyRequestsException'));
       expect(retry, name).toBeDefined();
       expect(retry.JitterStrategy, name).toBe('FULL');
@@ -417,7 +432,7 @@ describe('least privilege', () => {
     }
   });
 
-  it('the state machine role may invoke exactly the five functions', () => {
+  it('the state machine role may invoke exactly the functions its Tasks invoke (approval is the approval machine\'s)', () => {
     const invokes = allStatements().filter((s) => s.roles.includes(stateMachineRoleId) && touchesService(s, 'lambda'));
     expect(invokes.length).toBeGreaterThan(0);
     const targets = new Set<string>();
@@ -431,7 +446,7 @@ describe('least privilege', () => {
         targets.add(id!);
       }
     }
-    expect(targets).toEqual(new Set(Object.values(fnId)));
+    expect(targets).toEqual(new Set(Object.values(fnId).filter((id) => id !== fnId.approval)));
     // Nothing else on the role grants lambda actions, e.g. through another policy.
     for (const s of allStatements().filter((st) => st.roles.includes(stateMachineRoleId))) {
       for (const a of s.actions) if (a.toLowerCase().startsWith('lambda:')) expect(a).toBe('lambda:InvokeFunction');

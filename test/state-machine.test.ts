@@ -402,7 +402,7 @@ describe('bad execution input fails before any Genesys call', { timeout: 30_000 
     expect(r.result.error?.cause).toMatch(cause);
     expect(r.sim.requests).toHaveLength(0);
     expect(r.result.report).toBeNull();
-    expect(r.result.invocations).toEqual({ fetch: 0, validate: 1, optimize: 0, verify: 0, report: 0 });
+    expect(r.result.invocations).toEqual({ fetch: 0, validate: 1, optimize: 0, verify: 0, report: 0, approval: 0 });
   });
 });
 

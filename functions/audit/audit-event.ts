@@ -2,7 +2,10 @@
  * The seed's "callbacks for external monitoring", as events: one per step of each index, with
  * the execution id and the Genesys correlation id so a support case can start from any of them.
  */
-export type AuditAction = 'optimization_trigger' | 'health_verification' | 'latency_regressed' | 'optimization_complete' | 'run_complete';
+import type { ApprovalSummary } from '../domain/approval.ts';
+import type { RunNotice } from '../domain/run-notice.ts';
+
+export type AuditAction = 'approval_requested' | 'optimization_trigger' | 'health_verification' | 'latency_regressed' | 'optimization_complete' | 'run_complete';
 
 export interface AuditEvent {
   timestamp: string;
@@ -16,10 +19,15 @@ export interface AuditEvent {
   replicationTrigger: boolean | null;
   correlationId: string | null;
   reason: string | null;
+  /** approval_requested: the plan as the operator is shown it. */
+  plan?: ApprovalSummary;
+  /** run_complete: the run as its notification tells it (the notification rule reads these fields). */
+  notice?: RunNotice;
 }
 
 export const AUDIT_SOURCE = 'genesys.index-optimizer';
 export const AUDIT_DETAIL_TYPE: Record<AuditAction, string> = {
+  approval_requested: 'Plan Approval Requested',
   optimization_trigger: 'Index Optimization Triggered',
   health_verification: 'Index Health Verified',
   latency_regressed: 'Index Latency Regressed',

@@ -48,8 +48,21 @@ export interface Safety {
   minIndexesBeforeStop: number;
 }
 
+/** Whether the plan waits for an operator's decision before anything changes (the callback pattern). */
+export interface Approval {
+  required: boolean;
+  /** How long the plan waits for a decision; then nothing is changed and the run reports `timedOut`. */
+  timeoutHours: number;
+}
+
+/** The wait as a Task timeout takes it: whole seconds, at least one. */
+export function approvalTimeoutSeconds(approval: Approval): number {
+  return Math.max(1, Math.round(approval.timeoutHours * 3600));
+}
+
 export interface RunConfig {
   dryRun: boolean;
+  approval: Approval;
   /** Only these indexes; null means every index of the org. */
   indexIds: string[] | null;
   /** The execution whose failed indexes this run tries again (npm start / npm run execute --retry-failed). */
@@ -72,6 +85,9 @@ export const DEFAULT_POLICY: Policy = {
   healthCheckBeforePut: true,
   maxLatencyRegression: 0.2,
 };
+export const DEFAULT_APPROVAL_TIMEOUT_HOURS = 24;
+/** A weekend and a day: a decision that takes longer belongs to the next run. The state machine's timeout allows for it. */
+export const MAX_APPROVAL_TIMEOUT_HOURS = 72;
 export const DEFAULT_TIMING: Timing = { settleSeconds: 30, healthPollSeconds: 15, healthTimeoutSeconds: 900 };
 export const DEFAULT_RETRIES: Retries = { maxAttempts: 5, maxRetryAfterSeconds: 180, maxThrottledAttempts: 20 };
 export const DEFAULT_SAFETY: Safety = { maxFailedShare: 0.5, minIndexesBeforeStop: 5 };
@@ -194,7 +210,7 @@ function parseDirectives(v: unknown): OptimizationDirectives {
   };
 }
 
-export const INPUT_FIELDS = ['dryRun', 'indexIds', 'policy', 'directives', 'timing', 'retries', 'safety', 'apiBudgetPerMinute', 'maxConcurrency', 'retryOf'] as const;
+export const INPUT_FIELDS = ['dryRun', 'indexIds', 'policy', 'directives', 'timing', 'retries', 'safety', 'apiBudgetPerMinute', 'maxConcurrency', 'retryOf', 'approval'] as const;
 
 /** An execution ARN: what `retryOf` names. */
 const EXECUTION_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[A-Za-z0-9_/-]{1,160}:[A-Za-z0-9_.-]{1,80}$/;
@@ -203,6 +219,15 @@ function parseRetryOf(v: unknown): string | null {
   if (v === undefined || v === null) return null;
   if (typeof v !== 'string' || !EXECUTION_ARN.test(v)) throw new InputError('retryOf', `must be the ARN of the execution this run retries, got ${describe(v)}`);
   return v;
+}
+
+function parseApproval(v: unknown): Approval {
+  if (v === undefined || v === null) return { required: false, timeoutHours: DEFAULT_APPROVAL_TIMEOUT_HOURS };
+  const o = objectAt(v, 'approval');
+  noUnknown(o, ['required', 'timeoutHours'], 'approval');
+  const hours = numberAt(o, 'timeoutHours', 'approval', DEFAULT_APPROVAL_TIMEOUT_HOURS, 0, MAX_APPROVAL_TIMEOUT_HOURS, false);
+  if (hours === 0) throw new InputError('approval.timeoutHours', 'must be more than 0');
+  return { required: booleanAt(o, 'required', 'approval', false), timeoutHours: hours };
 }
 
 export function parseExecutionInput(raw: unknown): RunConfig {
@@ -258,6 +283,7 @@ export function parseExecutionInput(raw: unknown): RunConfig {
 
   return {
     dryRun: booleanAt(input, 'dryRun', '', false),
+    approval: parseApproval(input['approval']),
     indexIds: parseIndexIds(input['indexIds']),
     retryOf: parseRetryOf(input['retryOf']),
     policy,

@@ -5,6 +5,7 @@
 import { errorMessageOf } from '../shared/lambda-cause.ts';
 import type { Plan } from './plan.ts';
 import { medianLatencyChange, type IndexEffect } from './effect.ts';
+import type { ApprovalDecision } from './approval.ts';
 
 export type Outcome = 'optimized' | 'skipped' | 'failed' | 'planned';
 
@@ -44,6 +45,8 @@ export interface RunReport {
   dryRun: boolean;
   /** The execution whose failed indexes this run tried again, or null. */
   retryOf: string | null;
+  /** The operator's decision on the plan, when the run asked for one (null: not asked). */
+  approval: ApprovalDecision | null;
   finishedAt: string;
   summary: { total: number; optimized: number; skipped: number; failed: number; planned: number };
   queryLatencyMs: { before: number | null; after: number | null };
@@ -67,6 +70,8 @@ export interface ReportInput {
   dryRun: boolean;
   /** The execution this run retried the failed indexes of, if it is a retry. */
   retryOf?: string | null;
+  /** The decision on the plan, when one was asked for: anything but an approval leaves every index unchanged. */
+  approval?: ApprovalDecision | null;
   plan: Plan;
   results: IndexResult[] | null;
   latency: { before?: LatencyReading | null; after?: LatencyReading | null };
@@ -84,12 +89,20 @@ function causeText(cause: string | undefined): string {
   return cause.length > 500 ? `${cause.slice(0, 499)}…` : cause;
 }
 
+function notApprovedReason(a: ApprovalDecision | null | undefined): string | null {
+  if (!a || a.status === 'approved') return null;
+  if (a.status === 'timedOut') return `not started: no decision on the plan before ${a.at}`;
+  return `not started: the plan was rejected by ${a.by ?? 'an operator'}${a.reason ? ` (${a.reason})` : ''}`;
+}
+
 export function buildReport(input: ReportInput): RunReport {
+  const notApproved = notApprovedReason(input.approval);
   const byId = new Map((input.results ?? []).map((r) => [r.id, r]));
   const indexes: ReportEntry[] = input.plan.entries.map((entry) => {
     const name = entry.name ?? null;
     if (entry.decision !== 'qualifies') return { id: entry.id, name, outcome: 'skipped', reason: entry.reason ?? entry.decision, effect: null };
     if (input.dryRun) return { id: entry.id, name, outcome: 'planned', reason: null, effect: null };
+    if (notApproved) return { id: entry.id, name, outcome: 'planned', reason: notApproved, effect: null };
     const result = byId.get(entry.id);
     if (!result) {
       return {
@@ -120,6 +133,7 @@ export function buildReport(input: ReportInput): RunReport {
     executionId: input.executionId,
     dryRun: input.dryRun,
     retryOf: input.retryOf ?? null,
+    approval: input.approval ?? null,
     finishedAt: input.now.toISOString(),
     summary,
     queryLatencyMs: { before: latency(input.latency.before), after: latency(input.latency.after) },

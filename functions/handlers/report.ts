@@ -4,7 +4,10 @@
  */
 import type { RunConfig } from '../domain/execution-input.ts';
 import type { Plan } from '../domain/plan.ts';
+import { parseDecision, type ApprovalDecision } from '../domain/approval.ts';
+import { runNotice } from '../domain/run-notice.ts';
 import { buildReport, type LatencyReading, type RunError, type RunReport } from '../domain/report.ts';
+import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { auditEvent } from '../audit/audit-event.ts';
 import { emitAudit } from '../audit/audit-trail.ts';
@@ -26,6 +29,8 @@ export interface RunState {
   mapRun?: MapRunResult;
   latency?: { before?: LatencyReading; after?: LatencyReading };
   stateError?: { Error?: string; Cause?: string };
+  /** The approval step's result: the decision the operator sent (or the timeout's). */
+  approval?: { decision?: unknown };
 }
 
 export interface ReportEvent extends TaskEvent {
@@ -56,10 +61,24 @@ function recordRunMetrics(metrics: Metrics, report: RunReport): void {
   metrics.addMetadata('executionId', report.executionId);
 }
 
+/**
+ * The decision as received: the Choice state went on only for an exact `approved`, so a decision
+ * that cannot be read changed nothing and is reported as a rejection that says why.
+ */
+function readDecision(raw: unknown, log: Logger): ApprovalDecision {
+  try {
+    return parseDecision(raw);
+  } catch (err) {
+    log.warn('the decision on the plan could not be read; nothing was changed', { errorMessage: (err as Error).message });
+    return { status: 'rejected', by: null, at: new Date().toISOString(), reason: `decision not understood: ${(err as Error).message}` };
+  }
+}
+
 export const handler = taskHandler(logger, 'report', async (event: ReportEvent, log, metrics): Promise<ReportOutcome> => {
   const store = sharedRunStore();
   const plan = await store.getJson<Plan>(runKey(event.executionId, 'plan'));
   const { state } = event;
+  const approval = state.approval ? readDecision(state.approval.decision, log) : null;
   const results = state.config.dryRun ? [] : await readOutcomes(store, event.executionId);
   // A function that crashed or timed out recorded nothing: the Map's results say how its index ended.
   const recorded = new Set(results.map((r) => r.id));
@@ -71,6 +90,7 @@ export const handler = taskHandler(logger, 'report', async (event: ReportEvent, 
     executionId: event.executionId,
     dryRun: state.config.dryRun,
     retryOf: state.config.retryOf ?? null,
+    approval,
     plan,
     results: results.length > 0 ? results : null,
     latency: { before: ran(state.latency?.before), after: ran(state.latency?.after) },
@@ -80,6 +100,7 @@ export const handler = taskHandler(logger, 'report', async (event: ReportEvent, 
   });
   const key = runKey(event.executionId, 'report');
   await store.putJson(key, report);
+  const location = store.locate(key);
   recordRunMetrics(metrics, report);
   // One audit event per index and one for the run, so CloudWatch (and the bus) tell what happened to each.
   const after = report.throughputRate.after;
@@ -102,9 +123,10 @@ export const handler = taskHandler(logger, 'report', async (event: ReportEvent, 
       latencyMs: report.queryLatencyMs.after,
       throughputRate: after,
       reason: report.error ? `${report.error.name}: ${report.error.cause}` : null,
+      notice: runNotice(report, location),
     }),
   ]);
-  const outcome: ReportOutcome = { summary: report.summary, queryLatencyMs: report.queryLatencyMs, report: store.locate(key) };
+  const outcome: ReportOutcome = { summary: report.summary, queryLatencyMs: report.queryLatencyMs, report: location };
   if (report.error) outcome.error = report.error;
   const line = { outcome: report.error ? 'failed' : 'succeeded', summary: report.summary, queryLatencyMs: report.queryLatencyMs, report: outcome.report, warnings: report.warnings };
   if (report.error) log.error(`run failed: ${report.error.name}`, { ...line, error: report.error });

@@ -2,7 +2,7 @@
  * Validate: checks the execution input (the first state of every run), and applies the capacity
  * policy to the inventory to make the plan.
  */
-import { parseExecutionInput, type RunConfig } from '../domain/execution-input.ts';
+import { approvalTimeoutSeconds, parseExecutionInput, type Approval, type RunConfig } from '../domain/execution-input.ts';
 import { buildPlan, type Plan } from '../domain/plan.ts';
 import type { IndexInventory } from '../genesys/inventory.ts';
 import { runGuardFromEnv, type GuardVerdict } from '../guard/index.ts';
@@ -18,7 +18,11 @@ export type ValidateEvent = TaskEvent & ({ action: 'input'; input: unknown; star
  * The checked input as the state carries it: everything but the index id list, which may be
  * thousands of ids (it is kept in the run store, RUN_OBJECT.config); only its length travels.
  */
-export type StateConfig = Omit<RunConfig, 'indexIds'> & { indexIdCount: number | null };
+export type StateConfig = Omit<RunConfig, 'indexIds' | 'approval'> & {
+  indexIdCount: number | null;
+  /** With the wait in the whole seconds the approval task's timeout takes. */
+  approval: Approval & { timeoutSeconds: number };
+};
 
 /** The checked input, and whether this run may go ahead while others of the same org are running. */
 export interface CheckedInput {
@@ -43,7 +47,7 @@ export const handler = taskHandler(logger, 'validate', async (event: ValidateEve
   if (event.action === 'input') {
     const config = parseExecutionInput(event.input);
     const { indexIds, ...rest } = config;
-    const stateConfig: StateConfig = { ...rest, indexIdCount: indexIds?.length ?? null };
+    const stateConfig: StateConfig = { ...rest, approval: { ...config.approval, timeoutSeconds: approvalTimeoutSeconds(config.approval) }, indexIdCount: indexIds?.length ?? null };
     log.info('execution input accepted', { outcome: 'valid', config: stateConfig });
     // A dry run changes nothing, so it neither waits for nor blocks other runs.
     const guard = config.dryRun ? null : runGuardFromEnv();

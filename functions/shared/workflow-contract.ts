@@ -5,12 +5,13 @@
  * against the step's own result type, so a status a step stops returning (or starts returning)
  * fails the build instead of a Choice state silently taking its Default.
  */
-import type { CheckedInput, PlanSummary } from '../handlers/validate.ts';
+import type { CheckedInput, PlanSummary, StateConfig } from '../handlers/validate.ts';
 import type { FetchResult } from '../steps/fetch-inventory.ts';
 import type { OptimizeResult } from '../steps/optimize-index.ts';
 import type { ProbeResult } from '../steps/probe-latency.ts';
 import type { VerifyResult } from '../steps/verify-index.ts';
 import type { ReportOutcome } from '../handlers/report.ts';
+import type { ApprovalDecision } from '../domain/approval.ts';
 import type { Retries, Safety, Timing } from '../domain/execution-input.ts';
 import type { OptimizationDirectives } from '../genesys/client.ts';
 import type { OptimizeProgress } from '../steps/optimize-index.ts';
@@ -32,6 +33,8 @@ export const STATE_PATH = {
   guard: '$.guard',
   fetch: '$.fetch',
   plan: '$.plan',
+  /** The approval execution's output: { decision }. */
+  approval: '$.approval',
   latencyBefore: '$.latency.before',
   latencyAfter: '$.latency.after',
   /** The Distributed Map's result: where its ResultWriter put the child executions' results. */
@@ -66,7 +69,13 @@ export const FIELD = {
   itemsKey: field<PlanSummary>('itemsKey'),
   resultsPrefix: field<PlanSummary>('resultsPrefix'),
   runError: field<ReportOutcome>('error'),
+  decisionStatus: `decision.${field<ApprovalDecision>('status')}`,
+  approvalRequired: `${field<StateConfig>('approval')}.${field<StateConfig['approval']>('required')}`,
+  approvalTimeoutSeconds: `${field<StateConfig>('approval')}.${field<StateConfig['approval']>('timeoutSeconds')}`,
 } as const;
+
+/** The one decision that lets a run change indexes. */
+export const APPROVED = 'approved' satisfies ApprovalDecision['status'];
 
 export const at = (base: string, name: string): string => `${base}.${name}`;
 

@@ -10,7 +10,7 @@
 export type RecordedOutcome = 'optimized' | 'skipped' | 'failed';
 
 /** The functions that touch the run store (the stack's function names). */
-export type StoreUser = 'fetch' | 'validate' | 'optimize' | 'verify' | 'report';
+export type StoreUser = 'fetch' | 'validate' | 'optimize' | 'verify' | 'report' | 'approval';
 
 /** All runs' objects live under this prefix: nothing else in the bucket is the functions' to touch. */
 export const RUNS_ROOT = 'runs/';
@@ -27,6 +27,8 @@ export const RUN_OBJECT = {
   /** The ids the Distributed Map optimizes, one array element per index (its ItemReader). */
   items: 'items.json',
   report: 'report.json',
+  /** A plan waiting for approval: the callback's task token, which only the operator's decision reads (never the state or a log). */
+  approval: 'approval.json',
   /** One small object per index: concurrent writers never touch the same key. */
   outcome: (outcome: RecordedOutcome | '*', indexId: string | '*') => perIndex(`outcomes/${outcome}/`, indexId),
   outcomes: (outcome?: RecordedOutcome) => `outcomes/${outcome ? `${outcome}/` : ''}`,
@@ -77,6 +79,8 @@ export const RUN_STORE_ACCESS: Record<StoreUser, RunStoreAccess> = {
   },
   // Records optimized and failed indexes; a failure every index would meet stops the run at once.
   verify: { get: [], put: [o.outcome('optimized', '*'), o.outcome('failed', '*'), o.stop('*'), o.progress('*')], list: [] },
+  // Shows the plan to the operator and keeps the task token the decision is sent with.
+  approval: { get: [o.plan], put: [o.approval], list: [] },
   // Reads the plan, the outcomes and the Map's results back, writes the report.
   report: {
     get: [o.plan, o.outcome('*', '*'), `${o.mapResults}*`],

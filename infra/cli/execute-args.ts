@@ -36,6 +36,11 @@ Explaining (instead of starting a run):
   --only-failed             only the failed indexes
   --json                    the same as JSON
 
+Deciding on a plan that waits for approval (input "approval": {"required": true}):
+  --approve EXECUTION       let the run optimize what its plan says (its ARN or name)
+  --reject EXECUTION        end the run without changes
+  --reason TEXT             why (kept in the report with who decided and when)
+
 Following:
   --no-wait                 start the execution, print where to see it, and exit
   --poll-seconds N          how often to look at the execution (default ${DEFAULT_POLL_SECONDS})
@@ -54,6 +59,8 @@ export interface ExecuteOptions {
   input: Record<string, unknown>;
   /** An earlier execution (ARN or name) whose failed indexes to run again. */
   retryFailed: string | undefined;
+  /** Decide on a plan waiting for approval instead of starting a run. */
+  decide: { execution: string; status: 'approved' | 'rejected'; reason: string | null } | undefined;
   /** Explain an execution ('latest', an ARN or a name) instead of starting one. */
   explain: { execution: string; onlyFailed: boolean; json: boolean } | undefined;
   wait: boolean;
@@ -90,6 +97,18 @@ function withExplainDefault(argv: string[]): string[] {
   return next === undefined || next.startsWith('-') ? [...argv.slice(0, i + 1), 'latest', ...argv.slice(i + 1)] : argv;
 }
 
+const EXECUTION = /^(arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[A-Za-z0-9_-]{1,80}:[A-Za-z0-9_.-]{1,80}|[A-Za-z0-9_.-]{1,80})$/;
+
+/** --approve / --reject EXECUTION [--reason TEXT] (shared with npm start, where EXECUTION is implied). */
+export function decisionOf(approve: string | undefined, reject: string | undefined, reason: string | undefined): ExecuteOptions['decide'] {
+  if (approve !== undefined && reject !== undefined) throw new UsageError('--approve and --reject: give one');
+  if (reason !== undefined && reject === undefined && approve === undefined) throw new UsageError('--reason goes with --reject (or --approve)');
+  const execution = approve ?? reject;
+  if (execution === undefined) return undefined;
+  if (!EXECUTION.test(execution)) throw new UsageError(`--${approve !== undefined ? 'approve' : 'reject'}: not an execution ARN or name: ${JSON.stringify(execution)}`);
+  return { execution, status: approve !== undefined ? 'approved' : 'rejected', reason: reason ?? null };
+}
+
 export function parseExecuteArgs(rawArgv: string[]): ExecuteOptions | 'help' {
   const argv = withExplainDefault(rawArgv);
   const values = parseStrictArgs(argv, {
@@ -100,6 +119,9 @@ export function parseExecuteArgs(rawArgv: string[]): ExecuteOptions | 'help' {
         'dry-run': { type: 'boolean' },
         index: { type: 'string', multiple: true },
         'retry-failed': { type: 'string' },
+        approve: { type: 'string' },
+        reject: { type: 'string' },
+        reason: { type: 'string' },
         explain: { type: 'string' },
         'only-failed': { type: 'boolean' },
         json: { type: 'boolean' },
@@ -128,9 +150,11 @@ export function parseExecuteArgs(rawArgv: string[]): ExecuteOptions | 'help' {
   if (values.explain !== undefined && !/^(latest|arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[A-Za-z0-9_-]{1,80}:[A-Za-z0-9_.-]{1,80}|[A-Za-z0-9_.-]{1,80})$/.test(values.explain)) {
     throw new UsageError(`--explain: not an execution ARN or name: ${JSON.stringify(values.explain)}`);
   }
+  const decide = decisionOf(values.approve, values.reject, values.reason);
   return {
     stateMachineArn: arn,
     retryFailed,
+    decide,
     explain: values.explain === undefined ? undefined : { execution: values.explain, onlyFailed: values['only-failed'] ?? false, json: values.json ?? false },
     stack: values.stack ?? DEFAULT_STACK,
     bucket: values.bucket,

@@ -10,6 +10,9 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { decision } from '../../functions/domain/approval.ts';
+import { DecisionError, sendDecision } from './approval-decision.ts';
 import { S3Client } from '@aws-sdk/client-s3';
 import { ListExecutionsCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { RunReport } from '../../functions/domain/report.ts';
@@ -38,6 +41,8 @@ export interface AwsClients {
   s3(region: string): S3Client;
   /** Without a region: the SDK's default chain (AWS_REGION, the profile). */
   cfn(region: string | undefined): CloudFormationClient;
+  /** Who is deciding on a plan (GetCallerIdentity). */
+  sts(region: string): STSClient;
 }
 
 export interface ExecuteDeps {
@@ -117,6 +122,23 @@ export async function execute(argv: string[], deps: ExecuteDeps): Promise<number
     if (!outputs.runBucketName) throw new Error(`stack ${opts.stack} has no RunBucketName output; give --bucket NAME`);
     return outputs.runBucketName;
   };
+  const executionArnOf = (execution: string) => (execution.startsWith('arn:') ? execution : `${unqualified(stateMachineArn).replace(':stateMachine:', ':execution:')}:${execution}`);
+  if (opts.decide) {
+    const { execution, status, reason } = opts.decide;
+    const executionArn = executionArnOf(execution);
+    try {
+      // Who decided is who AWS says is calling: the identity CloudTrail records for the SendTaskSuccess too.
+      const { Arn: by } = await deps.clients.sts(region).send(new GetCallerIdentityCommand({}));
+      const sent = decision(status, by ?? 'unknown caller', reason, (deps.now ?? (() => new Date()))());
+      await sendDecision({ sfn, store: new S3RunStore(await runBucket(), deps.clients.s3(region)) }, executionArn, sent);
+      write(status === 'approved' ? `Approved the plan of ${executionArn} as ${sent.by}: the run goes on.` : `Rejected the plan of ${executionArn} as ${sent.by}: the run ends without changes.`);
+      write(`  Console: ${consoleUrl(executionArn)}`);
+      return 0;
+    } catch (err) {
+      writeError(`Cannot ${status === 'approved' ? 'approve' : 'reject'} ${executionArn}: ${err instanceof DecisionError ? err.message : errorText(err)}`);
+      return 2;
+    }
+  }
   if (opts.explain) {
     const { execution, onlyFailed, json } = opts.explain;
     try {
@@ -267,6 +289,7 @@ if (import.meta.main) {
       sfn: (region) => new SFNClient({ region }),
       s3: (region) => new S3Client({ region, followRegionRedirects: true }),
       cfn: (region) => new CloudFormationClient(region ? { region } : {}),
+      sts: (region) => new STSClient({ region }),
     },
     write: (line) => process.stdout.write(`${line}\n`),
     writeError: (line) => process.stderr.write(`${line}\n`),

@@ -14,6 +14,7 @@ import {
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import { ProgressReporter } from './progress.ts';
+import { decisionCommands } from '../../functions/domain/approval.ts';
 
 export interface FollowClients {
   sfn: SFNClient;
@@ -46,6 +47,7 @@ export interface FollowResult {
  */
 const PHASES = new Set(['ValidateInput', 'FetchInventory', 'MakePlan', 'ProbeLatencyBefore', 'ProbeLatencyAfter']);
 const OPTIMIZE_INDEXES = 'OptimizeIndexes';
+const AWAIT_APPROVAL = 'AwaitApproval';
 const REPORT = 'Report';
 const PAST_PLANNING = new Set(['ProbeLatencyBefore', OPTIMIZE_INDEXES, 'ProbeLatencyAfter', REPORT]);
 const MAP_ENDED = new Set(['MapRunSucceeded', 'MapRunFailed', 'MapRunAborted', 'MapStateExited', 'MapStateFailed', 'MapStateAborted']);
@@ -185,6 +187,10 @@ class Follower {
     if (entered) {
       this.entered.add(entered);
       if (entered === OPTIMIZE_INDEXES) this.mapEntered = true;
+      if (entered === AWAIT_APPROVAL) {
+        const { approve, reject } = decisionCommands(this.arn);
+        this.write(`The plan waits for approval (its summary went to the notification topic). Decide with:\n  ${approve}\n  ${reject}`);
+      }
     }
     const exited = event.stateExitedEventDetails;
     if (!exited?.name) return;

@@ -37,9 +37,15 @@ export function formatReportTable(report: RunReport, options: { reasonWidth?: nu
   const s = report.summary;
   lines.push('');
   lines.push(
-    `${s.total} indexes: ${s.optimized} optimized, ${s.skipped} skipped, ${s.failed} failed` + (s.planned ? `, ${s.planned} planned (dry run)` : ''),
+    `${s.total} indexes: ${s.optimized} optimized, ${s.skipped} skipped, ${s.failed} failed` + (s.planned ? `, ${s.planned} planned${report.dryRun ? ' (dry run)' : ''}` : ''),
   );
-  if (!report.dryRun) {
+  const a = report.approval;
+  if (a) {
+    lines.push(a.status === 'timedOut'
+      ? `Approval: timed out at ${a.at}; nothing was changed`
+      : `Approval: ${a.status} by ${a.by ?? 'unknown'} at ${a.at}${a.reason ? ` (${a.reason})` : ''}${a.status === 'rejected' ? '; nothing was changed' : ''}`);
+  }
+  if (!report.dryRun && (!a || a.status === 'approved')) {
     lines.push(`Query latency: before ${ms(report.queryLatencyMs.before)}${rate(report.throughputRate.before)}, after ${ms(report.queryLatencyMs.after)}${rate(report.throughputRate.after)}`);
     const median = report.medianIndexLatencyChange;
     if (median !== null && median !== undefined) lines.push(`Index latency, median change: ${median > 0 ? '+' : ''}${Math.round(median * 100)}%`);

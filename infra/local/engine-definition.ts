@@ -59,6 +59,38 @@ const MAX_TIMER_SECONDS = 2_147_483;
 /** Fields a Map state and a Task state share, carried over to the stand-in Task. */
 const CARRIED = ['Comment', 'InputPath', 'OutputPath', 'ResultPath', 'ResultSelector', 'Retry', 'Catch', 'Next', 'End'] as const;
 
+/** Where a rewritten Task carries its TimeoutSecondsPath's value (see withAwsTaskTimeouts); the runner's handlers ignore it. */
+export const LOCAL_TIMEOUT_FIELD = 'localTimeoutSeconds';
+
+/**
+ * Task timeouts as Step Functions applies them. It gives a Task no timeout of its own (only the
+ * execution's bounds it); the local engine gives one without TimeoutSeconds(Path) 60 s: such Tasks
+ * (a nested execution waiting for an operator) get the execution's bound instead. And Step Functions
+ * reads TimeoutSecondsPath from the state's input, where the engine reads it from the effective
+ * input (after Parameters): the value is carried through Parameters to where the engine looks.
+ */
+export function withAwsTaskTimeouts(definition: Record<string, unknown>): Record<string, unknown> {
+  const bound = Math.min(typeof definition['TimeoutSeconds'] === 'number' ? (definition['TimeoutSeconds'] as number) : MAX_TIMER_SECONDS, MAX_TIMER_SECONDS);
+  const states = (all: States): States =>
+    Object.fromEntries(
+      Object.entries(all).map(([name, state]) => {
+        const s: Record<string, unknown> = { ...state };
+        if (state['Type'] === 'Task' && state['TimeoutSeconds'] === undefined && state['TimeoutSecondsPath'] === undefined) s['TimeoutSeconds'] = bound;
+        if (state['Type'] === 'Task' && typeof state['TimeoutSecondsPath'] === 'string' && state['Parameters'] !== undefined) {
+          s['Parameters'] = { ...(state['Parameters'] as object), [`${LOCAL_TIMEOUT_FIELD}.$`]: state['TimeoutSecondsPath'] };
+          s['TimeoutSecondsPath'] = `$.${LOCAL_TIMEOUT_FIELD}`;
+        }
+        for (const key of ['ItemProcessor', 'Iterator'] as const) {
+          const nested = state[key] as { States?: States } | undefined;
+          if (nested?.States) s[key] = { ...nested, States: states(nested.States) };
+        }
+        if (Array.isArray(state['Branches'])) s['Branches'] = (state['Branches'] as Array<{ States: States }>).map((b) => ({ ...b, States: states(b.States) }));
+        return [name, s];
+      }),
+    );
+  return { ...definition, States: states(definition['States'] as States) };
+}
+
 export function isDistributedMap(state: Record<string, unknown>): boolean {
   const processor = state['ItemProcessor'] as { ProcessorConfig?: { Mode?: string } } | undefined;
   return state['Type'] === 'Map' && processor?.ProcessorConfig?.Mode === 'DISTRIBUTED';

@@ -13,7 +13,7 @@ import { clientsAs } from './run-local.ts';
 export function localExecutionArn(synthesized: SynthesizedDefinition, run: string): string {
   if (run.startsWith('arn:')) return run;
   if (!/^[A-Za-z0-9_.-]{1,80}$/.test(run)) throw new UsageError(`not an execution ARN or name: ${JSON.stringify(run)}`);
-  return `${synthesized.resources.only('AWS::StepFunctions::StateMachine').arn.replace(':stateMachine:', ':execution:')}:${run}`;
+  return `${synthesized.optimizer.arn.replace(':stateMachine:', ':execution:')}:${run}`;
 }
 
 export async function readLocalRunObject<T>(aws: LocalAws, synthesized: SynthesizedDefinition, executionArn: string, object: 'report' | 'config', store: string): Promise<T> {

@@ -8,10 +8,11 @@
  * template. The Distributed Map runs as AWS runs it (distributed-map.ts), and the quotas AWS
  * enforces (payloads, history) end the run here as they would there.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { StateMachine, type RunOptions } from 'aws-local-stepfunctions';
 import type { RunReport } from '../../functions/domain/report.ts';
 import { errorMessageOf } from '../../functions/shared/lambda-cause.ts';
@@ -20,9 +21,9 @@ import { S3RunStore } from '../../functions/store/s3-run-store.ts';
 import { IamAuthorizer } from './aws/iam.ts';
 import { ADMIN, startLocalAws, type LocalAws, type RecordedCall, type SecretValue } from './aws/local-aws.ts';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './aws/resources.ts';
-import { synthesizeDefinition, taskStates, type FunctionRole, type SynthesizedDefinition } from './definition.ts';
+import { INTEGRATION, synthesizeDefinition, taskStates, type FunctionRole, type LocalPrincipal, type SynthesizedDefinition } from './definition.ts';
 import { runDistributedMap, type ChildRun } from './distributed-map.ts';
-import { forLocalEngine, standInForDistributedMaps } from './engine-definition.ts';
+import { forLocalEngine, LOCAL_TIMEOUT_FIELD, standInForDistributedMaps, withAwsTaskTimeouts } from './engine-definition.ts';
 import { LocalFunction } from './function-pool.ts';
 import { ExecutionQuota, MAX_PAYLOAD_BYTES, payloadBytes, QuotaExceeded } from './quotas.ts';
 
@@ -71,6 +72,12 @@ export interface LocalRunOptions {
   iam?: (iam: IamAuthorizer) => void;
   /** Stop waiting and fail the run after this long. */
   timeoutMs?: number;
+  /**
+   * A plan waits for approval: its task token is in the run store and its summary was published
+   * to the notification topic (`messages`, as subscribers receive them). The decision is sent the
+   * way an operator sends it, SendTaskSuccess with the stored token (infra/cli/approval-decision.ts).
+   */
+  onApprovalRequested?: (request: { executionId: string; messages: string[] }) => void;
 }
 
 export interface LocalRunResult {
@@ -106,6 +113,7 @@ const HANDLER_MODULES: Record<FunctionRole, string> = {
   optimize: '../../functions/handlers/optimize.ts',
   verify: '../../functions/handlers/verify.ts',
   report: '../../functions/handlers/report.ts',
+  approval: '../../functions/handlers/approval.ts',
 };
 
 /** The deployment's functions, kept per local AWS and environment (warm containers across runs). */
@@ -147,10 +155,20 @@ function causeText(cause: unknown): string {
   return errorMessageOf(cause);
 }
 
+/**
+ * `$$.State.EnteredTime`, which the engine does not give. It is read when a state's Parameters are
+ * evaluated, as the state is entered, so the time of reading is the time it entered (to the millisecond).
+ */
+const STATE_CONTEXT = Object.freeze({
+  get EnteredTime(): string {
+    return new Date().toISOString();
+  },
+});
+
 /** Clients that sign as `principal` (the runner itself, or the state machine's role). */
 export function clientsAs(aws: LocalAws, principal: string) {
   const config = { endpoint: aws.endpoint, region: LOCAL_REGION, credentials: { accessKeyId: principal, secretAccessKey: 'local' } };
-  return { s3: new S3Client({ ...config, forcePathStyle: true }), db: new DynamoDBClient(config) };
+  return { s3: new S3Client({ ...config, forcePathStyle: true }), db: new DynamoDBClient(config), sfn: new SFNClient(config) };
 }
 
 /** The stack's resources in the local AWS, as `cdk deploy` would create them (idempotent). */
@@ -217,13 +235,17 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
 
   const functions = functionsFor(aws, functionEnvironments(synthesized, aws, options.environment ?? {}));
   const tasks = taskStates(synthesized.definition, synthesized.functionsByArn);
+  /** The approval machine's Tasks that wait for a callback (the only kind it has). */
+  const approvalTasks = Object.entries(synthesized.approval.definition['States'] as Record<string, Record<string, unknown>>)
+    .filter(([, st]) => st['Resource'] === INTEGRATION.lambdaWaitForTaskToken)
+    .map(([n]) => n);
   const arnOf = new Map([...synthesized.functionsByArn].map(([arn, role]) => [role, arn]));
   const timeoutOf = new Map<FunctionRole, number>();
   for (const [arn, role] of synthesized.functionsByArn) {
     const fn = resources.ofType('AWS::Lambda::Function').find(([id]) => resources.byId.get(id)!.arn === arn);
     timeoutOf.set(role, Number(fn?.[1].Properties?.Timeout ?? 3));
   }
-  const invocations: Record<FunctionRole, number> = { fetch: 0, validate: 0, optimize: 0, verify: 0, report: 0 };
+  const invocations = Object.fromEntries(Object.keys(HANDLER_MODULES).map((role) => [role, 0])) as Record<FunctionRole, number>;
   const events: AnyEvent[] = [];
   const emit = (e: AnyEvent) => {
     events.push(e);
@@ -234,7 +256,7 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
   /** Invocations not yet returned: a run is over when they are (their logs and writes belong to it). */
   const inflight = new Set<Promise<unknown>>();
 
-  const stateMachine = resources.only('AWS::StepFunctions::StateMachine');
+  const stateMachine = synthesized.optimizer;
   const stateMachineName = stateMachine.name;
   const name = options.executionName ?? `local-${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`;
   const executionId = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${stateMachineName}:${name}`;
@@ -242,10 +264,11 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
   const context = {
     Execution: { Id: executionId, Name: name, Input: options.input, StartTime: startTime, RoleArn: iam.principals.get('stateMachine')!.roleArn },
     StateMachine: { Id: stateMachine.arn, Name: stateMachineName },
+    State: STATE_CONTEXT,
   };
 
   /** One Task state's invocation of a function, as Step Functions and Lambda make it. */
-  const invoke = async (role: FunctionRole, stateName: string, input: unknown, quota: ExecutionQuota, fail: (e: QuotaExceeded) => void) => {
+  const invoke = async (role: FunctionRole, stateName: string, input: unknown, quota: ExecutionQuota, fail: (e: QuotaExceeded) => void, principal: LocalPrincipal = 'stateMachine') => {
     try {
       quota.events(3, `task ${stateName}`);
     } catch (err) {
@@ -253,7 +276,7 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
       if (err instanceof QuotaExceeded) fail(err);
       throw err;
     }
-    const allowed = await iam.authorize('stateMachine', { action: 'lambda:InvokeFunction', resource: arnOf.get(role)! });
+    const allowed = await iam.authorize(principal, { action: 'lambda:InvokeFunction', resource: arnOf.get(role)! });
     if (!allowed.allowed) throw namedError('Lambda.AWSLambdaException', `${allowed.message} (Service: Lambda, Status Code: 403, Error Code: AccessDeniedException)`);
     invocations[role]++;
     const seconds = timeoutOf.get(role)!;
@@ -286,7 +309,12 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
 
   const handlersFor = (quota: ExecutionQuota, fail: (e: QuotaExceeded) => void, states: Map<string, FunctionRole>) => {
     const h: NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']> = {};
-    for (const [stateName, role] of states) h[stateName] = async (input) => (await invoke(role, stateName, input, quota, fail)) as never;
+    for (const [stateName, role] of states) {
+      h[stateName] = async (input) => {
+        const { [LOCAL_TIMEOUT_FIELD]: _carried, ...payload } = input as Record<string, unknown>;
+        return (await invoke(role, stateName, Array.isArray(input) || typeof input !== 'object' || input === null ? input : payload, quota, fail)) as never;
+      };
+    }
     return h;
   };
 
@@ -306,7 +334,7 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
     maxPayloadBytes = Math.max(maxPayloadBytes, quota.maxPayloadBytes);
   };
 
-  const local = forLocalEngine(synthesized.definition);
+  const local = withAwsTaskTimeouts(forLocalEngine(synthesized.definition));
   const { definition: parentDefinition, maps } = standInForDistributedMaps(local);
   const validation = { validationOptions: { checkArn: true, checkPaths: true } };
   const parent = new StateMachine(parentDefinition as never, validation);
@@ -326,6 +354,99 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
     parentExecution?.abort();
   };
   const parentHandlers = handlersFor(parentQuota, failParent, new Map([...tasks].filter(([stateName]) => !isChildState(stateName))));
+  const approvalMachine = new StateMachine(withAwsTaskTimeouts(forLocalEngine(synthesized.approval.definition)) as never, validation);
+  for (const [stateName, state] of Object.entries(parentDefinition['States'] as Record<string, Record<string, unknown>>)) {
+    if (state['Resource'] !== INTEGRATION.startExecutionSync) continue;
+    parentHandlers[stateName] = async (input) => (await runNestedExecution(stateName, input as Json)) as never;
+  }
+
+  /**
+   * StartExecution .sync:2, as Step Functions runs it: the state machine's role must be allowed to
+   * start the execution, follow it (DescribeExecution, and the managed EventBridge rule it is told
+   * through) and stop it; the nested execution runs with its own role, history and quotas; its
+   * output is the task's `Output`, and its failure fails the task with States.TaskFailed.
+   */
+  async function runNestedExecution(stateName: string, input: Json): Promise<Json> {
+    try {
+      parentQuota.events(4, `task ${stateName}`);
+    } catch (err) {
+      if (err instanceof QuotaExceeded) failParent(err);
+      throw err;
+    }
+    const target = String(input.StateMachineArn);
+    if (target !== synthesized.approval.arn) throw new Error(`${stateName} starts ${target}: a local run starts only the approval state machine (${synthesized.approval.arn})`);
+    const childName = randomUUID();
+    const childArn = `${target.replace(':stateMachine:', ':execution:')}:${childName}`;
+    const managedRule = `arn:aws:events:${LOCAL_REGION}:${LOCAL_ACCOUNT}:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule`;
+    for (const [action, resource] of [
+      ['states:StartExecution', target],
+      ['states:DescribeExecution', childArn],
+      ['states:StopExecution', childArn],
+      ['events:PutTargets', managedRule],
+      ['events:PutRule', managedRule],
+      ['events:DescribeRule', managedRule],
+    ] as const) {
+      const allowed = await iam.authorize('stateMachine', { action, resource });
+      // Named as the Lambda integration's are (Lambda.AWSLambdaException): <service>.<exception>.
+      if (!allowed.allowed) throw namedError('StepFunctions.AWSStepFunctionsException', `${allowed.message} (Service: AWSStepFunctions, Status Code: 400, Error Code: AccessDeniedException)`);
+    }
+    const childInput = input.Input as Json;
+    parentQuota.payload(`the input of ${childArn}`, childInput);
+    const quota = new ExecutionQuota(`nested execution ${childName}`);
+    const startDate = Date.now();
+    // As long and opaque as Step Functions' own; it is only ever written to the run store by the function.
+    const token = randomBytes(96).toString('base64');
+    let failure: { Error: string; Cause: string } | null = null;
+    let execution: ReturnType<StateMachine['run']> | null = null;
+    const failChild = (e: QuotaExceeded) => {
+      failure ??= { Error: e.name, Cause: e.message };
+      execution?.abort();
+    };
+    const waitForTaskToken = async (params: Json): Promise<Json> => {
+      const role = synthesized.functionsByArn.get(String(params.FunctionName));
+      if (!role) throw new Error(`the approval task invokes ${String(params.FunctionName)}, which is not one of the optimizer's functions`);
+      const decided = aws.callbacks.await(token, target);
+      try {
+        await invoke(role, 'RequestApproval', params.Payload, quota, failChild, 'approvalStateMachine');
+      } catch (err) {
+        aws.callbacks.cancel(token);
+        throw err;
+      }
+      options.onApprovalRequested?.({ executionId, messages: aws.published.filter((m) => m.at >= startDate).map((m) => m.message) });
+      const callback = await decided;
+      if (callback.kind === 'failure') throw namedError(callback.error ?? 'States.TaskFailed', callback.cause ?? '');
+      return JSON.parse(callback.output) as Json;
+    };
+    execution = approvalMachine.run(childInput, {
+      noThrowOnAbort: true,
+      overrides: { taskResourceLocalHandlers: Object.fromEntries(approvalTasks.map((n) => [n, waitForTaskToken])) as never },
+      context: {
+        Execution: { Id: childArn, Name: childName, Input: childInput, StartTime: new Date(startDate).toISOString(), RoleArn: iam.principals.get('approvalStateMachine')!.roleArn },
+        StateMachine: { Id: target, Name: synthesized.approval.name },
+        // The engine has no task tokens: the one Task that waits for a callback gets this one.
+        Task: { Token: token },
+        State: STATE_CONTEXT,
+      } as never,
+    });
+    runningChildren.add(execution);
+    const consume = (async () => {
+      for await (const e of execution.eventLogs as AsyncIterable<AnyEvent>) account(quota, failChild, e);
+    })();
+    let output: Json = null;
+    try {
+      output = await execution.result;
+    } catch (err) {
+      const e = err as Error & { cause?: Error };
+      failure ??= { Error: e.cause?.name ?? e.name, Cause: causeText(e.cause?.message ?? e.message) };
+    } finally {
+      aws.callbacks.cancel(token);
+      runningChildren.delete(execution);
+      await consume.catch(() => undefined);
+    }
+    if (failure) throw namedError('States.TaskFailed', JSON.stringify({ ExecutionArn: childArn, StateMachineArn: target, Status: 'FAILED', Error: failure.Error, Cause: failure.Cause }));
+    if (output === null) throw namedError('States.TaskFailed', JSON.stringify({ ExecutionArn: childArn, StateMachineArn: target, Status: 'ABORTED' }));
+    return { ExecutionArn: childArn, Input: childInput, InputDetails: { Included: true }, Name: childName, Output: output, OutputDetails: { Included: true }, StartDate: startDate, StateMachineArn: target, Status: 'SUCCEEDED', StopDate: Date.now() };
+  }
   function isChildState(stateName: string): boolean {
     return [...maps.values()].some((m) => stateName in ((m['ItemProcessor'] as { States: object }).States ?? {}));
   }
@@ -358,7 +479,7 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
         execution = child.run(c.input, {
           noThrowOnAbort: true,
           overrides: { taskResourceLocalHandlers: handlersFor(quota, failChild, childTasks) },
-          context: { Execution: { Id: c.executionArn, Name: c.name, Input: c.input, StartTime: startDate, RoleArn: context.Execution.RoleArn }, StateMachine: { Id: c.stateMachineArn, Name: `${stateMachineName}/${mapName}` } } as never,
+          context: { Execution: { Id: c.executionArn, Name: c.name, Input: c.input, StartTime: startDate, RoleArn: context.Execution.RoleArn }, StateMachine: { Id: c.stateMachineArn, Name: `${stateMachineName}/${mapName}` }, State: STATE_CONTEXT } as never,
         });
         runningChildren.add(execution);
         const consume = (async () => {
@@ -408,6 +529,8 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
   }
 
   const { bucket } = await provision(aws, admin, synthesized, options.target);
+  // EventBridge rules, SNS topics and their policies are the deployment's.
+  aws.resources = resources;
   // Each run's functions start as new containers: no secret, token or client cached by the last run.
   await Promise.all(Object.values(functions).map((f) => f.newContainer()));
   // Registered like Step Functions lists RUNNING executions, so the run guard sees this run.

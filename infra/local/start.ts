@@ -7,6 +7,8 @@
  * 2 bad usage or a run that could not start.
  */
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { createInterface } from 'node:readline/promises';
 import { dirname, join, resolve } from 'node:path';
 import { formatReportTable, reportFileContent } from '../cli/report-table.ts';
 import { ProgressReporter } from '../cli/progress.ts';
@@ -23,6 +25,9 @@ import { localExecutionArn, readLocalRunObject } from './local-runs.ts';
 import { retryPlan } from '../cli/retry-failed.ts';
 import type { RunReport } from '../../functions/domain/report.ts';
 import type { RunConfig } from '../../functions/domain/execution-input.ts';
+import { decision, type ApprovalDecision } from '../../functions/domain/approval.ts';
+import { decisionOf } from '../cli/execute-args.ts';
+import { sendDecision } from '../cli/approval-decision.ts';
 
 const HELP = `Usage: npm start -- [options]
 
@@ -50,6 +55,10 @@ Run:
                             one: per index its outcome or step, attempts, last error, start
   --only-failed             with --explain: only the failed indexes
   --json                    with --explain: the same as JSON
+  --approve | --reject      the decision on a plan that waits for approval (input
+                            "approval": {"required": true}); without either, a terminal asks,
+                            and without a terminal the run is refused at once (exit 2)
+  --reason TEXT             why (kept in the report with who decided and when)
   --report FILE             write the report as JSON
   --store DIR               where the local S3 server keeps the run bucket (inventory, plan,
                             outcomes, report) and the function logs (default .optimizer-runs)
@@ -64,6 +73,8 @@ const DEMO_BUDGET_PER_MINUTE = 240;
 
 interface Options {
   input: Record<string, unknown>;
+  /** The decision given on the command line, for a plan that waits for approval. */
+  decision: { status: 'approved' | 'rejected'; reason: string | null } | undefined;
   retryFailed: string | undefined;
   explain: { run: string; onlyFailed: boolean; json: boolean } | undefined;
   target: LocalTarget | null;
@@ -89,6 +100,9 @@ function parse(argv: string[]): Options | 'help' {
     json: { type: 'boolean' },
     store: { type: 'string' },
     verbose: { type: 'boolean' },
+    approve: { type: 'boolean' },
+    reject: { type: 'boolean' },
+    reason: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) return 'help';
@@ -109,8 +123,11 @@ function parse(argv: string[]): Options | 'help' {
   if (values['retry-failed'] !== undefined && (values.index ?? []).length > 0) throw new UsageError('--retry-failed runs the failed indexes of the earlier run: give no --index with it');
   if ((values['only-failed'] || values.json) && values.explain === undefined) throw new UsageError('--only-failed and --json go with --explain RUN');
   if (values.explain !== undefined && values['retry-failed'] !== undefined) throw new UsageError('give either --explain or --retry-failed');
+  // The run is this one: the same rules as npm run execute's --approve/--reject EXECUTION.
+  const decided = decisionOf(values.approve ? 'this-run' : undefined, values.reject ? 'this-run' : undefined, values.reason);
   return {
     input,
+    decision: decided ? { status: decided.status, reason: decided.reason } : undefined,
     retryFailed: values['retry-failed'],
     explain: values.explain === undefined ? undefined : { run: values.explain, onlyFailed: values['only-failed'] ?? false, json: values.json ?? false },
     target,
@@ -165,6 +182,12 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
   }
+  const asksApproval = isObject(input['approval']) && input['approval']['required'] === true && input['dryRun'] !== true;
+  if (asksApproval && !options.decision && !process.stdin.isTTY) {
+    await aws?.close();
+    process.stderr.write('This run\'s plan waits for approval ("approval": {"required": true}) and there is no terminal to ask on: pass --approve or --reject [--reason TEXT].\n');
+    return 2;
+  }
   if (!target) {
     try {
       const scenario = options.scenario ? await readScenarioFile(options.scenario) : await loadDemoScenario();
@@ -191,13 +214,22 @@ async function main(argv: string[]): Promise<number> {
   mkdirSync(dirname(logFile), { recursive: true });
   const progress = new ProgressReporter(say);
   say('Synthesizing the CDK stack and starting the state machine…');
+  synthesized ??= synthesizeDefinition();
+  aws ??= await startLocalAws({ dir: options.store });
+  const localAws = aws;
+  const localSynth = synthesized;
   try {
     const result = await runLocally({
       input,
       target,
       storeDir: options.store,
-      ...(aws ? { aws } : {}),
-      ...(synthesized ? { synthesized } : {}),
+      aws: localAws,
+      synthesized: localSynth,
+      onApprovalRequested: ({ executionId, messages }) => {
+        void decideLocally(localAws, localSynth, executionId, messages, options.decision, say).catch((err: unknown) => {
+          process.stderr.write(`The decision could not be sent: ${(err as Error).message}\n`);
+        });
+      },
       onEvent: (e) => progress.on(e),
       onLogLine: (line) => {
         appendFileSync(logFile, `${line}\n`);
@@ -237,6 +269,44 @@ async function main(argv: string[]): Promise<number> {
     await simulator?.close();
     await aws?.close();
   }
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The plan waits: show what the operator would receive, take the decision (the command line's,
+ * or asked on the terminal) and send it the way `npm run execute -- --approve` does.
+ */
+async function decideLocally(
+  aws: LocalAws,
+  synthesized: SynthesizedDefinition,
+  executionId: string,
+  messages: string[],
+  given: Options['decision'],
+  say: (line: string) => void,
+): Promise<void> {
+  say('\nThe plan waits for approval. The notification topic received:\n');
+  for (const m of messages) say(m.split('\n').map((l) => `  | ${l}`).join('\n'));
+  say('');
+  const by = `${userInfo().username} (local)`;
+  let sent: ApprovalDecision;
+  if (given) {
+    sent = decision(given.status, by, given.reason);
+  } else {
+    const rl = createInterface({ input: process.stdin, output: process.stdout });
+    try {
+      const answer = (await rl.question('Approve this plan? [y/N] ')).trim().toLowerCase();
+      const approved = answer === 'y' || answer === 'yes';
+      const reason = approved ? null : (await rl.question('Why not (optional)? ')).trim() || null;
+      sent = decision(approved ? 'approved' : 'rejected', by, reason);
+    } finally {
+      rl.close();
+    }
+  }
+  const admin = clientsAs(aws, ADMIN);
+  const bucket = synthesized.resources.only('AWS::S3::Bucket').name;
+  await sendDecision({ sfn: admin.sfn, store: new S3RunStore(bucket, admin.s3) }, executionId, sent);
+  say(sent.status === 'approved' ? `Approved by ${by}: the run goes on.` : `Rejected by ${by}${sent.reason ? ` (${sent.reason})` : ''}: the run ends without changes.`);
 }
 
 /** `--explain RUN`: reads the run's plan, outcomes and progress from the local run bucket. */

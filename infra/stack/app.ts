@@ -15,7 +15,8 @@
  *   scheduleTimezone    IANA time zone of the expression                      default UTC
  *   scheduleInput       execution input of scheduled runs, as JSON            default {}
  *                       (checked at synth like the state machine checks it: a typo fails the deploy)
- *   alarmEmail          e-mail address subscribed to the alarm topic          default none
+ *   alarmEmail          e-mail address subscribed to the notification topic   default none
+ *   notificationFormat  text (e-mail) or chat (Amazon Q Developer / AWS Chatbot)   default text
  *   genesysTimeoutMs    per-request timeout of each Genesys call, in ms       default the client's (10000)
  *   genesysIndexesPath  the index endpoints' path (/api/v2/...), should Genesys' differ   default /api/v2/search/indexes
  *   genesysAnalyticsQueryPath  the latency probe's path   default /api/v2/analytics/conversations/details/query

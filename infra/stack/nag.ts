@@ -136,7 +136,38 @@ function acknowledgeIamWildcards(stack: OptimizerStack): void {
 
   const sm = stack.stateMachine;
   const fnArnWildcards = Object.values(stack.functions).map((f) => `${flat(f.functionArn)}:*`);
+  const loggingAndTracing: WildcardRule = {
+    actions: [
+      'logs:CreateLogDelivery', 'logs:GetLogDelivery', 'logs:UpdateLogDelivery', 'logs:DeleteLogDelivery', 'logs:ListLogDeliveries',
+      'logs:PutResourcePolicy', 'logs:DescribeResourcePolicies', 'logs:DescribeLogGroups',
+      'xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'xray:GetSamplingRules', 'xray:GetSamplingTargets',
+    ],
+    resource: '*',
+    reason:
+      'Step Functions logging to CloudWatch Logs (vended log delivery) and X-Ray tracing: these actions do not support resource-level ' +
+      'permissions, so AWS documents them on "*" (docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html, .../concepts-xray-tracing.html).',
+  };
+  const approvalSm = stack.approval.stateMachine;
+  acknowledgeWildcards(defaultPolicy(approvalSm.role), [
+    {
+      actions: ['lambda:InvokeFunction'],
+      resource: `${flat(stack.functions.approval.functionArn)}:*`,
+      reason: "CDK's LambdaInvoke grant: the approval function, also by qualified ARN (function:<name>:<version or alias>). No other function.",
+    },
+    loggingAndTracing,
+  ]);
   acknowledgeWildcards(defaultPolicy(sm.role), [
+    {
+      actions: ['states:DescribeExecution', 'states:StopExecution'],
+      // arn:<partition>:states:<region>:<account>:execution:<the approval state machine's name>*
+      resource: new RegExp(
+        `^${esc(`arn:<AWS::Partition>:states:${flat(stack.region)}:${flat(stack.account)}:execution:`)}` +
+          `${esc(`{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${stack.getLogicalId(approvalSm.node.defaultChild as never)}"}]}]}`)}\\*$`,
+      ),
+      reason:
+        "CDK's StartExecution .sync:2 grant: the optimizer waits for, and stops when it stops, its approval execution, whose name is " +
+        'generated per run. Scoped to executions of the approval state machine.',
+    },
     {
       actions: ['s3:GetObject'],
       resource: new RegExp(`^${esc(`${bucketArn}/${anyRun(RUN_OBJECT.items)}`)}$`),
@@ -152,19 +183,9 @@ function acknowledgeIamWildcards(stack: OptimizerStack): void {
     {
       actions: ['lambda:InvokeFunction'],
       resource: new RegExp(`^(${fnArnWildcards.map(esc).join('|')})$`),
-      reason: "CDK's LambdaInvoke grant: the five optimizer functions, also by qualified ARN (function:<name>:<version or alias>). No other function.",
+      reason: "CDK's LambdaInvoke grant: the optimizer's functions, also by qualified ARN (function:<name>:<version or alias>). No other function.",
     },
-    {
-      actions: [
-        'logs:CreateLogDelivery', 'logs:GetLogDelivery', 'logs:UpdateLogDelivery', 'logs:DeleteLogDelivery', 'logs:ListLogDeliveries',
-        'logs:PutResourcePolicy', 'logs:DescribeResourcePolicies', 'logs:DescribeLogGroups',
-        'xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'xray:GetSamplingRules', 'xray:GetSamplingTargets',
-      ],
-      resource: '*',
-      reason:
-        'Step Functions logging to CloudWatch Logs (vended log delivery) and X-Ray tracing: these actions do not support resource-level ' +
-        'permissions, so AWS documents them on "*" (docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html, .../concepts-xray-tracing.html).',
-    },
+    loggingAndTracing,
   ]);
   const mapPolicy = sm.node.tryFindChild('DistributedMapPolicy');
   if (mapPolicy instanceof Policy) {

@@ -21,7 +21,7 @@ import { METRIC, METRICS_NAMESPACE } from '../../functions/shared/metrics.ts';
 import type { OptimizerFunctions } from './state-machine.ts';
 
 export type FunctionName = keyof OptimizerFunctions;
-export const FUNCTION_NAMES: readonly FunctionName[] = ['fetch', 'validate', 'optimize', 'verify', 'report'];
+export const FUNCTION_NAMES: readonly FunctionName[] = ['fetch', 'validate', 'optimize', 'verify', 'report', 'approval'];
 
 export const DEFAULT_LOG_RETENTION_DAYS = 90;
 
@@ -39,12 +39,14 @@ export interface RunLogsProps {
   retentionDays: number;
   /** The state machine's name: its log group is named after it. */
   stateMachineName: string;
+  approvalStateMachineName: string;
 }
 
 /** The log groups, created before the functions and the state machine so that both can be pointed at them. */
 export class RunLogs extends Construct {
   readonly functions: Record<FunctionName, LogGroup>;
   readonly stateMachine: LogGroup;
+  readonly approvalStateMachine: LogGroup;
 
   constructor(scope: Construct, id: string, props: RunLogsProps) {
     super(scope, id);
@@ -59,6 +61,11 @@ export class RunLogs extends Construct {
     // re-creating the stack).
     this.stateMachine = new LogGroup(this, 'StateMachineLogs', {
       logGroupName: `/aws/vendedlogs/states/${props.stateMachineName}`,
+      retention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.approvalStateMachine = new LogGroup(this, 'ApprovalStateMachineLogs', {
+      logGroupName: `/aws/vendedlogs/states/${props.approvalStateMachineName}`,
       retention,
       removalPolicy: RemovalPolicy.DESTROY,
     });

@@ -18,6 +18,9 @@ import * as cxapi from 'aws-cdk-lib/cx-api';
 import { SERVICE_NAME } from '../../functions/shared/logger.ts';
 import { METRICS_NAMESPACE } from '../../functions/shared/metrics.ts';
 import { OptimizerAlarms } from './alarms.ts';
+import { ApprovalMachine } from './approval.ts';
+import { NotificationTopic, RunCompletedNotification, type NotificationFormat } from './notifications.ts';
+import { MAX_APPROVAL_TIMEOUT_HOURS } from '../../functions/domain/execution-input.ts';
 import { AuditBus } from './audit-bus.ts';
 import { acknowledgeNagFindings } from './nag.ts';
 import { DEFAULT_LOG_RETENTION_DAYS, type FunctionName, OptimizerDashboard, RunLogs, SavedQueries } from './observability.ts';
@@ -42,8 +45,10 @@ export interface OptimizerStackProps extends StackProps {
   scheduleInput?: Record<string, unknown> | undefined;
   /** Whether the schedule starts runs. Default false: an operator turns it on knowingly. */
   scheduleEnabled?: boolean | undefined;
-  /** An e-mail address subscribed to the alarm topic. Default none. */
+  /** An e-mail address subscribed to the notification topic (alarms, plans to approve, run notifications). Default none. */
   alarmEmail?: string | undefined;
+  /** How messages to people are written: `text` (e-mail, the default) or `chat` (Amazon Q Developer / AWS Chatbot custom notifications). */
+  notificationFormat?: NotificationFormat | undefined;
   /** Per-request timeout of Genesys calls (GENESYS_TIMEOUT_MS). Default: the client's. */
   genesysTimeoutMs?: number | undefined;
   /** The index endpoints' path (GENESYS_INDEXES_PATH), should Genesys' differ from the seed's. */
@@ -70,6 +75,9 @@ export class OptimizerStack extends Stack {
   readonly schedule: OptimizerSchedule;
   readonly queries: SavedQueries;
   readonly alarms: OptimizerAlarms;
+  readonly notifications: NotificationTopic;
+  readonly runCompleted: RunCompletedNotification;
+  readonly approval: ApprovalMachine;
   readonly dashboard: OptimizerDashboard;
 
   constructor(scope: Construct, id: string, props: OptimizerStackProps = {}) {
@@ -111,7 +119,9 @@ export class OptimizerStack extends Stack {
     const executionsArn = this.formatArn({ service: 'states', resource: 'execution', resourceName: `${this.stateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
     this.runGuardArns = { stateMachine: stateMachineArn, executions: executionsArn };
 
-    this.logs = new RunLogs(this, 'Logs', { retentionDays: logRetentionDays, stateMachineName: this.stateMachineName });
+    this.logs = new RunLogs(this, 'Logs', { retentionDays: logRetentionDays, stateMachineName: this.stateMachineName, approvalStateMachineName: `${this.stackName}-Approval` });
+    this.notifications = new NotificationTopic(this, 'Notifications', { email: props.alarmEmail });
+    const notificationFormat = props.notificationFormat ?? 'text';
 
     // Each function gets only the settings it reads.
     const genesys: Record<string, string> = { GENESYS_SECRET_ID: this.secret.secretArn };
@@ -128,6 +138,7 @@ export class OptimizerStack extends Stack {
       optimize: { ...genesys, ...runStore, ...audit, ...pacer },
       verify: { ...genesys, ...runStore, ...audit, ...pacer },
       report: { ...runStore, ...audit },
+      approval: { ...runStore, ...audit, NOTIFICATION_TOPIC_ARN: this.notifications.topic.topicArn, NOTIFICATION_FORMAT: notificationFormat },
     };
 
     const fn = (name: FunctionName, description: string, timeout: Duration) => {
@@ -182,6 +193,7 @@ export class OptimizerStack extends Stack {
       optimize: fn('optimize', 'PUTs the optimization directives for one index', Duration.seconds(60)),
       verify: fn('verify', 'Reads one index health, or probes query latency', Duration.seconds(60)),
       report: fn('report', 'Builds, stores and logs the run report', Duration.minutes(2)),
+      approval: fn('approval', 'Keeps the task token of a plan awaiting approval and tells the operator', Duration.seconds(30)),
     };
 
     // Least privilege. The functions that call Genesys read the secret's value; not grantRead,
@@ -200,13 +212,25 @@ export class OptimizerStack extends Stack {
       this.functions[name].addToRolePolicy(new PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], resources: [this.pacerTable.tableArn] }));
     }
     // Audit events: the steps that act on indexes and the report.
-    for (const name of ['optimize', 'verify', 'report'] as const) this.auditBus.grantPut(this.functions[name]);
+    for (const name of ['optimize', 'verify', 'report', 'approval'] as const) this.auditBus.grantPut(this.functions[name]);
+    // The plan awaiting approval goes to the people on the notification topic: SNS encrypts it with
+    // the topic's key on the publisher's behalf (a data key, and decrypting it). Not grantPublish,
+    // whose kms:GenerateDataKey* also allows what SNS never asks for.
+    this.functions.approval.addToRolePolicy(new PolicyStatement({ actions: ['sns:Publish'], resources: [this.notifications.topic.topicArn] }));
+    this.functions.approval.addToRolePolicy(new PolicyStatement({ actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [this.notifications.key.keyArn] }));
+
+    this.approval = new ApprovalMachine(this, 'Approval', {
+      approvalFunction: this.functions.approval,
+      stateMachineName: `${this.stackName}-Approval`,
+      logGroup: this.logs.approvalStateMachine,
+    });
 
     this.stateMachine = new StateMachine(this, 'OptimizerStateMachine', {
       stateMachineName: this.stateMachineName,
       stateMachineType: StateMachineType.STANDARD,
-      definitionBody: DefinitionBody.fromChainable(buildDefinition(this, this.functions, this.runBucket)),
-      timeout: Duration.hours(12),
+      definitionBody: DefinitionBody.fromChainable(buildDefinition(this, this.functions, this.runBucket, this.approval.stateMachine)),
+      // Twelve hours of work, after the longest a plan may wait for approval.
+      timeout: Duration.hours(12 + MAX_APPROVAL_TIMEOUT_HOURS),
       tracingEnabled: true,
       // Every state's input and output is logged. The state never carries a secret: the functions
       // read the Genesys credentials from Secrets Manager themselves and never return them (nor a
@@ -222,7 +246,8 @@ export class OptimizerStack extends Stack {
       enabled: props.scheduleEnabled ?? false,
     });
     this.queries = new SavedQueries(this, 'Queries', this.logs.functions);
-    this.alarms = new OptimizerAlarms(this, 'Alarms', { stateMachine: this.stateMachine, alarmEmail: props.alarmEmail });
+    this.alarms = new OptimizerAlarms(this, 'Alarms', { stateMachine: this.stateMachine, topic: this.notifications });
+    this.runCompleted = new RunCompletedNotification(this, 'RunCompleted', { bus: this.auditBus.bus, topic: this.notifications, format: notificationFormat });
     this.dashboard = new OptimizerDashboard(this, 'Dashboard', { stateMachine: this.stateMachine, functions: this.functions, alarms: this.alarms.alarms });
 
     new CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachineArn });
@@ -230,7 +255,8 @@ export class OptimizerStack extends Stack {
     new CfnOutput(this, 'RunBucketName', { value: this.runBucket.bucketName });
     new CfnOutput(this, 'AuditBusName', { value: this.auditBus.bus.eventBusName });
     new CfnOutput(this, 'AuditBusArn', { value: this.auditBus.bus.eventBusArn });
-    new CfnOutput(this, 'AlarmTopicArn', { value: this.alarms.topic.topicArn });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.notifications.topic.topicArn });
+    new CfnOutput(this, 'ApprovalStateMachineArn', { value: this.approval.stateMachine.stateMachineArn });
     new CfnOutput(this, 'ScheduleName', { value: this.schedule.schedule.scheduleName });
     new CfnOutput(this, 'DashboardName', { value: this.dashboard.dashboard.dashboardName });
 

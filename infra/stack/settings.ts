@@ -4,6 +4,7 @@
  * The keys are listed in infra/stack/app.ts.
  */
 import type { OptimizerStackProps } from './optimizer-stack.ts';
+import { NOTIFICATION_FORMATS } from '../../functions/notify/format.ts';
 
 export type ContextReader = (key: string) => unknown;
 
@@ -46,6 +47,13 @@ function apiPath(read: ContextReader, key: string): string | undefined {
   return v;
 }
 
+function oneOf<T extends string>(read: ContextReader, key: string, allowed: readonly T[]): T | undefined {
+  const v = str(read, key);
+  if (v === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(v)) throw new Error(`context ${key}: expected one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`);
+  return v as T;
+}
+
 function jsonObject(read: ContextReader, key: string): Record<string, unknown> | undefined {
   let v = read(key);
   if (v === undefined || v === null || v === '') return undefined;
@@ -74,6 +82,7 @@ export function settingsFromContext(read: ContextReader): AppSettings {
       scheduleTimezone: str(read, 'scheduleTimezone'),
       scheduleInput: jsonObject(read, 'scheduleInput'),
       alarmEmail: str(read, 'alarmEmail'),
+      notificationFormat: oneOf(read, 'notificationFormat', NOTIFICATION_FORMATS),
       genesysTimeoutMs: int(read, 'genesysTimeoutMs', 'milliseconds'),
       genesysIndexesPath: apiPath(read, 'genesysIndexesPath'),
       genesysAnalyticsQueryPath: apiPath(read, 'genesysAnalyticsQueryPath'),

@@ -5,6 +5,7 @@
  *
  *   ValidateInput → (another real run still going → AlreadyRunning)
  *     → FetchInventory ⟲ → MakePlan → (dry run or nothing to do → Report)
+ *     → (approval required: AwaitApproval → not approved → Report)
  *     → ProbeLatencyBefore ⟲ → OptimizeIndexes (Map, per index:
  *          Optimize ⟲ retry → Settle → Verify ⟲ poll → Optimized | Skipped | Failed)
  *     → ProbeLatencyAfter ⟲ → Report → RunSucceeded | RunFailed
@@ -14,10 +15,11 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { LambdaInvoke, StepFunctionsStartExecution } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { RUN_OBJECT, RUNS_ROOT } from '../../functions/store/run-layout.ts';
-import { at, FETCH_STATUS, FIELD, INDEX_PATH, itemPath, OPTIMIZE_STATUS, PROBE_STATUS, STATE_PATH, VERIFY_STATUS, type IndexItem } from '../../functions/shared/workflow-contract.ts';
+import type { ApprovalInput } from './approval.ts';
+import { APPROVED, at, FETCH_STATUS, FIELD, INDEX_PATH, itemPath, OPTIMIZE_STATUS, PROBE_STATUS, STATE_PATH, VERIFY_STATUS, type IndexItem } from '../../functions/shared/workflow-contract.ts';
 
 export interface OptimizerFunctions {
   fetch: IFunction;
@@ -25,6 +27,7 @@ export interface OptimizerFunctions {
   optimize: IFunction;
   verify: IFunction;
   report: IFunction;
+  approval: IFunction;
 }
 
 /** State names are part of the contract with the local runner and the progress display. */
@@ -32,6 +35,7 @@ export const STATE = {
   validateInput: 'ValidateInput',
   fetchInventory: 'FetchInventory',
   makePlan: 'MakePlan',
+  awaitApproval: 'AwaitApproval',
   probeBefore: 'ProbeLatencyBefore',
   probeAfter: 'ProbeLatencyAfter',
   optimizeIndexes: 'OptimizeIndexes',
@@ -216,7 +220,35 @@ function probe(scope: Construct, id: string, fns: OptimizerFunctions, phase: 'be
   );
 }
 
-export function buildDefinition(scope: Construct, fns: OptimizerFunctions, runBucket: IBucket): sfn.IChainable {
+/**
+ * The plan waits for an operator: an execution of the approval state machine (infra/stack/approval.ts),
+ * whose output is the decision. Only an exact `approved` goes on to change indexes.
+ */
+function approvalGate(scope: Construct, approvalMachine: sfn.IStateMachine, approved: sfn.IChainable, notApproved: sfn.IChainable): sfn.TaskStateBase {
+  const input: Record<keyof ApprovalInput, unknown> = {
+    executionId: EXECUTION_ID,
+    timeoutSeconds: sfn.JsonPath.numberAt(at(STATE_PATH.config, FIELD.approvalTimeoutSeconds)),
+  };
+  const awaitApproval = new StepFunctionsStartExecution(scope, STATE.awaitApproval, {
+    stateMachine: approvalMachine,
+    integrationPattern: sfn.IntegrationPattern.RUN_JOB,
+    input: sfn.TaskInput.fromObject(input),
+    // The console links the two executions.
+    associateWithParent: true,
+    resultSelector: { decision: sfn.JsonPath.objectAt('$.Output') },
+    resultPath: STATE_PATH.approval,
+    comment: 'Waits for the decision on the plan (or its timeout)',
+  });
+  const status = at(STATE_PATH.approval, FIELD.decisionStatus);
+  awaitApproval.next(
+    new sfn.Choice(scope, 'Approved')
+      .when(sfn.Condition.and(sfn.Condition.isPresent(status), sfn.Condition.stringEquals(status, APPROVED)), approved)
+      .otherwise(notApproved),
+  );
+  return awaitApproval;
+}
+
+export function buildDefinition(scope: Construct, fns: OptimizerFunctions, runBucket: IBucket, approvalMachine: sfn.IStateMachine): sfn.IChainable {
   // A bad input fails the execution here, before any Genesys call, with an error naming the field.
   const validateInput = task(
     scope,
@@ -311,11 +343,15 @@ export function buildDefinition(scope: Construct, fns: OptimizerFunctions, runBu
   const probeAfter = probe(scope, STATE.probeAfter, fns, 'after', report);
   optimizeIndexes.next(probeAfter);
   const probeBefore = probe(scope, STATE.probeBefore, fns, 'before', optimizeIndexes);
+  const awaitApproval = approvalGate(scope, approvalMachine, probeBefore, report);
+  // The approval execution failed (its function could not keep the token or tell anyone): nothing changed.
+  awaitApproval.addCatch(report, { resultPath: STATE_PATH.stateError });
 
   makePlan.next(
     new sfn.Choice(scope, 'AnythingToOptimize')
       .when(sfn.Condition.booleanEquals('$.config.dryRun', true), report)
       .when(sfn.Condition.numberEquals(at(STATE_PATH.plan, FIELD.qualifying), 0), report)
+      .when(sfn.Condition.booleanEquals(at(STATE_PATH.config, FIELD.approvalRequired), true), awaitApproval)
       .otherwise(probeBefore),
   );
   // One real run per org at a time: a later one ends here, cleanly, saying which run it gave way to.

@@ -35,6 +35,8 @@ export interface RunExtras {
   expectDenials?: boolean;
   /** Function settings as a stack setting would give them. */
   environment?: Record<string, string>;
+  /** A plan waits for approval (the decision is sent as an operator sends it). */
+  onApprovalRequested?: LocalRunOptions['onApprovalRequested'];
 }
 
 /** A valid index record (qualifies under the default policy) with a fast behaviour unless told otherwise. */
@@ -120,6 +122,7 @@ export function useLocalRuns(options: { onRun?: (run: Run) => void; recordCalls?
       timeoutMs: RUN_TIMEOUT_MS,
       ...(extras.iam ? { iam: extras.iam } : {}),
       ...(extras.environment ? { environment: extras.environment } : {}),
+      ...(extras.onApprovalRequested ? { onApprovalRequested: extras.onApprovalRequested } : {}),
     });
     const run: Run = { sim, result, lines, storeDir: result.runDir, wallMs: Date.now() - started };
     options.onRun?.(run);
