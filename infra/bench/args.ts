@@ -14,9 +14,8 @@ by --scale; every time reported is scaled back to real-world seconds.
                      run and slower: whole-second Waits weigh k times more in bench time)
   --budget N         the optimizer's API budget, requests per real-world minute (default 150)
   --sizes A,B        org sizes, indexes (default 100,1000)
-  --concurrency N    maxConcurrency in the execution input (default: left out when the optimizer
-                     takes apiBudgetPerMinute, so it derives its own; 40, the most the Map runs,
-                     when it does not)
+  --concurrency N    maxConcurrency in the execution input (default: left out, so the optimizer
+                     derives it from the budget)
   --seed-size N      indexes for the seed's strategy (default 100)
   --skip-seed        do not run the seed's strategy
   --skip-bundles     do not build and time the Lambda bundles

@@ -74,13 +74,13 @@ export interface BundleResult {
 
 export interface BenchSettings {
   scale: number;
-  /** The optimizer's budget, requests per real-world minute. */
+  /** The optimizer's budget, requests per real-world minute, as asked (--budget). */
   budgetPerMinute: number;
-  /** Whether the optimizer took apiBudgetPerMinute (detected); false: the run was not paced. */
-  budgetPassedToOptimizer: boolean;
+  /** The budget that ran: apiBudgetPerMinute / scale (the input takes whole numbers). The bound uses it. */
+  effectiveBudgetPerMinute: number;
   /** The Map's concurrency, as the optimizer parsed the input. */
   maxConcurrency: number;
-  /** Whether the bench set it (else the optimizer's default, derived from the budget when it takes one). */
+  /** Whether the bench set it (else the optimizer's default, derived from the budget). */
   maxConcurrencyFromInput: boolean;
   /** The execution input of the optimizer runs, as sent (time-compressed). */
   executionInput: Record<string, unknown>;

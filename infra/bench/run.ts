@@ -10,29 +10,18 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { synthesizeDefinition } from '../local/definition.ts';
 import { HELP, parseBenchArgs, UsageError, type BenchArgs } from './args.ts';
-import { BUDGET_FIELD, checkInput, optimizerTakesBudget } from './budget-support.ts';
 import { measureBundles } from './bundles.ts';
+import { benchExecutionInput, checkInput } from './input.ts';
 import { REAL_REFRESH_SECONDS } from './org.ts';
 import { runOptimizerBench } from './optimizer-run.ts';
 import { LIST_PRICES_USD } from './pricing.ts';
 import type { BenchResults, OrgResult, SeedResult } from './results.ts';
-import { GENESYS_RATE_LIMIT_PER_MINUTE, scaleTimings } from './scale.ts';
+import { GENESYS_RATE_LIMIT_PER_MINUTE, scaleBudget, scaleTimings } from './scale.ts';
 import { runSeedBench } from './seed-strategy.ts';
 import { formatResults } from './table.ts';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const minutes = (s: number) => `${(s / 60).toFixed(1)} min`;
-
-function executionInput(args: BenchArgs, takesBudget: boolean): Record<string, unknown> {
-  const t = scaleTimings(args.scale);
-  return {
-    timing: t.timing,
-    retries: { maxRetryAfterSeconds: t.maxRetryAfterSeconds },
-    // With a budget the optimizer derives its concurrency from it; without, 40 keeps the Map from being the limit.
-    ...(args.concurrency !== null ? { maxConcurrency: args.concurrency } : takesBudget ? {} : { maxConcurrency: 40 }),
-    ...(takesBudget ? { [BUDGET_FIELD]: Math.round(args.budget * args.scale) } : {}),
-  };
-}
 
 async function main(argv: string[]): Promise<number> {
   let args: BenchArgs | 'help';
@@ -50,8 +39,8 @@ async function main(argv: string[]): Promise<number> {
   const startedAt = new Date().toISOString();
   const k = args.scale;
   const timings = scaleTimings(k);
-  const takesBudget = optimizerTakesBudget();
-  const input = executionInput(args, takesBudget);
+  const budget = scaleBudget(args.budget, k);
+  const input = benchExecutionInput(k, args.budget, args.concurrency);
   const checked = checkInput(input);
   if ('problem' in checked) {
     process.stderr.write(`the optimizer refuses the bench's execution input ${JSON.stringify(input)}: ${checked.problem}\n(try another --scale or --budget)\n`);
@@ -62,13 +51,10 @@ async function main(argv: string[]): Promise<number> {
       "the pacer's slot tolerance (1.5 s early, 1 s late: real seconds) lets more calls into a bench minute; k ≤ 7.5 keeps both small (at k = 15 the busiest minute went over the budget)",
     'Lambda durations are measured in-process against a loopback simulator; in AWS they are dominated by Genesys round trips (but Lambda duration is a small part of the cost either way)',
   ];
-  if (!takesBudget) {
-    notes.push(
-      `the optimizer does not take ${BUDGET_FIELD} yet: the runs were not paced to the ${args.budget}/min budget; ` +
-        'the bound still assumes it, so a ratio below 1 means the run spent more than the budget',
-    );
+  if (budget.effective !== args.budget) {
+    notes.push(`apiBudgetPerMinute takes whole numbers: ${args.budget}/min × ${k} ran as ${budget.perWallMinute}, i.e. ${budget.effective.toFixed(2)}/min; the bound and the budget checks use that`);
   }
-  say(`bench: scale ×${k}, budget ${args.budget}/min (${takesBudget ? `passed as ${BUDGET_FIELD} ${input[BUDGET_FIELD]} per real minute` : `not passed: the optimizer does not take ${BUDGET_FIELD}`}), sizes ${args.sizes.join(', ')}`);
+  say(`bench: scale ×${k}, budget ${args.budget}/min (apiBudgetPerMinute ${budget.perWallMinute} per wall-clock minute), sizes ${args.sizes.join(', ')}`);
   say(`execution input: ${JSON.stringify(input)} (maxConcurrency ${checked.maxConcurrency}${'maxConcurrency' in input ? '' : ', the optimizer\'s own'})`);
 
   say('synthesizing the stack…');
@@ -77,7 +63,7 @@ async function main(argv: string[]): Promise<number> {
   const orgs: OrgResult[] = [];
   for (const n of args.sizes) {
     say(`org ${n}: running…`);
-    const o = await runOptimizerBench({ indexes: n, scale: k, budgetPerMinute: args.budget, timings, input, synthesized, say });
+    const o = await runOptimizerBench({ indexes: n, scale: k, budgetPerMinute: budget.effective, timings, input, synthesized, say });
     say(`org ${n}: ${o.status}, wall ${minutes(o.wallSeconds)}, bound ${minutes(o.boundSeconds)}, ratio ${o.ratioToBound.toFixed(2)}, ${o.callsMade} calls, ${o.throttled} × 429, ${o.failed} failed`);
     orgs.push(o);
   }
@@ -105,7 +91,7 @@ async function main(argv: string[]): Promise<number> {
     settings: {
       scale: k,
       budgetPerMinute: args.budget,
-      budgetPassedToOptimizer: takesBudget,
+      effectiveBudgetPerMinute: budget.effective,
       maxConcurrency: checked.maxConcurrency,
       maxConcurrencyFromInput: 'maxConcurrency' in input,
       executionInput: input,

@@ -8,8 +8,10 @@
  *   times larger than Genesys allows through unthrottled and answer a 429 with a Retry-After of up
  *   to 60 real seconds (k minutes in bench time). The simulator rounds Retry-After up to whole
  *   seconds, so a 429's wait is coarser than Genesys' (1 real second = k bench seconds).
- * - The optimizer's budget B requests/minute becomes B·k requests per real minute.
- * - Refresh times, the probe's latency and the token lifetime are divided by k (fractions allowed).
+ * - The optimizer's budget B requests/minute becomes B·k requests per real minute, rounded to a
+ *   whole number (the input takes whole numbers), so the budget actually run is round(B·k)/k.
+ * - Refresh times and the probe's latency are divided by k (fractions allowed); the token lifetime
+ *   too, rounded to whole seconds (the simulator takes whole seconds).
  * - The execution input's timings (settle, poll, health timeout, the 429 wait bound) are divided by
  *   k and rounded to whole seconds, at least 1: the Wait states and the input take whole seconds
  *   (k = 5, 7.5 or 15 keep the defaults 30, 15, 900 and 180 s whole).
@@ -60,6 +62,18 @@ export function scaleTimings(k: number, real: Timing = DEFAULT_TIMING, realMaxRe
       maxRetryAfterSeconds: maxRetryAfterSeconds * k,
     },
   };
+}
+
+export interface ScaledBudget {
+  /** What the execution input carries: requests per wall-clock minute. */
+  perWallMinute: number;
+  /** The budget that runs, in requests per real-world minute: the bound and the budget checks use this. */
+  effective: number;
+}
+
+export function scaleBudget(budgetPerMinute: number, k: number): ScaledBudget {
+  const perWallMinute = Math.round(budgetPerMinute * k);
+  return { perWallMinute, effective: perWallMinute / k };
 }
 
 /** The simulator org settings for a time-compressed run. */
