@@ -55,9 +55,36 @@ export interface SeedResult {
   indexes: number;
   wallSeconds: number;
   callsMade: number;
+  callsPerIndex: number;
   throttled: number;
+  /** Indexes whose one health read found them healthy (the seed's "success"). */
+  verified: number;
+  /** indexes − verified: a PUT not accepted, or a health read that found the index still refreshing (or red). */
+  unverified: number;
   /** What the seed's loop concluded per index. */
   outcomes: Record<string, number>;
+}
+
+/** What one strategy did with an org: the same fields for the seed's and the optimizer's. */
+export interface StrategyOutcome {
+  /** For the optimizer: indexes reported optimized, i.e. healthy after their PUT. */
+  verified: number;
+  /** indexes − verified. */
+  unverified: number;
+  /** API calls made, token requests excluded. */
+  calls: number;
+  callsPerIndex: number;
+  /** Real-world seconds (wall × scale). */
+  wallSeconds: number;
+}
+
+/** The seed's strategy and the optimizer side by side on the same org at the same scale; no speed-up figure, since they do not do the same job. */
+export interface SeedComparison {
+  indexes: number;
+  scale: number;
+  seed: StrategyOutcome;
+  /** null: no optimizer run of this size. */
+  optimizer: StrategyOutcome | null;
 }
 
 export interface BundleResult {
@@ -95,8 +122,7 @@ export interface BenchSettings {
 export interface BenchResults {
   orgs: OrgResult[];
   seedStrategy: SeedResult | null;
-  /** Seed wall time / optimizer wall time at the seed's size; null when either did not run. */
-  speedupVsSeed: number | null;
+  seedComparison: SeedComparison | null;
   bundles: BundleResult[];
   settings: BenchSettings;
   prices: Record<string, unknown>;

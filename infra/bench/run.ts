@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: the optimizer's real state machine, run locally against the Genesys Cloud
- * simulator for orgs of several sizes with time compressed (scale.ts), the seed's strategy for
- * comparison (seed-strategy.ts), and each Lambda bundle's size and cold import time (bundles.ts).
+ * simulator for orgs of several sizes with time compressed (scale.ts), the seed's strategy on the
+ * same kind of org (seed-strategy.ts), and each Lambda bundle's size and cold import time (bundles.ts).
  * Prints a table and writes bench-results.json. Targets are measured and shown, never asserted:
  * the exit status is 0 unless the bench itself could not run (2: bad usage or input, 1: a crash).
  */
@@ -15,13 +15,26 @@ import { benchExecutionInput, checkInput } from './input.ts';
 import { REAL_REFRESH_SECONDS } from './org.ts';
 import { runOptimizerBench } from './optimizer-run.ts';
 import { LIST_PRICES_USD } from './pricing.ts';
-import type { BenchResults, OrgResult, SeedResult } from './results.ts';
+import type { BenchResults, OrgResult, SeedComparison, SeedResult } from './results.ts';
 import { GENESYS_RATE_LIMIT_PER_MINUTE, scaleBudget, scaleTimings } from './scale.ts';
 import { runSeedBench } from './seed-strategy.ts';
 import { formatResults } from './table.ts';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const minutes = (s: number) => `${(s / 60).toFixed(1)} min`;
+
+/** The seed's strategy beside the optimizer's run of the same size and scale, when there is one. */
+function seedComparison(seed: SeedResult, k: number, orgs: OrgResult[]): SeedComparison {
+  const ours = orgs.find((o) => o.indexes === seed.indexes);
+  return {
+    indexes: seed.indexes,
+    scale: k,
+    seed: { verified: seed.verified, unverified: seed.unverified, calls: seed.callsMade, callsPerIndex: seed.callsPerIndex, wallSeconds: seed.wallSeconds },
+    optimizer: ours
+      ? { verified: ours.optimized, unverified: ours.indexes - ours.optimized, calls: ours.callsMade, callsPerIndex: ours.callsPerIndex, wallSeconds: ours.wallSeconds }
+      : null,
+  };
+}
 
 async function main(argv: string[]): Promise<number> {
   let args: BenchArgs | 'help';
@@ -72,10 +85,8 @@ async function main(argv: string[]): Promise<number> {
   if (!args.skipSeed) {
     say(`seed ${args.seedSize}: running…`);
     seed = await runSeedBench(args.seedSize, k, say);
-    say(`seed ${args.seedSize}: wall ${minutes(seed.wallSeconds)}, ${seed.callsMade} calls`);
+    say(`seed ${args.seedSize}: wall ${minutes(seed.wallSeconds)}, ${seed.callsMade} calls, ${seed.verified} verified, ${seed.unverified} unverified`);
   }
-  const sameSize = seed ? orgs.find((o) => o.indexes === seed.indexes) : undefined;
-  const speedupVsSeed = seed && sameSize ? Math.round((seed.wallSeconds / sameSize.wallSeconds) * 100) / 100 : null;
 
   let bundles: BenchResults['bundles'] = [];
   if (!args.skipBundles) {
@@ -86,7 +97,7 @@ async function main(argv: string[]): Promise<number> {
   const results: BenchResults = {
     orgs,
     seedStrategy: seed,
-    speedupVsSeed,
+    seedComparison: seed ? seedComparison(seed, k, orgs) : null,
     bundles,
     settings: {
       scale: k,

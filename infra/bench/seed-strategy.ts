@@ -90,7 +90,17 @@ export async function runSeedBench(indexes: number, k: number, say: (line: strin
     }
     const wallSeconds = benchSeconds(Date.now() - started, k);
     const stats = requestStats(sim.requests, k);
-    return { indexes, wallSeconds: Math.round(wallSeconds * 10) / 10, callsMade: stats.apiCalls, throttled: stats.throttled, outcomes };
+    const verified = outcomes['success'] ?? 0;
+    return {
+      indexes,
+      wallSeconds: Math.round(wallSeconds * 10) / 10,
+      callsMade: stats.apiCalls,
+      callsPerIndex: Math.round((stats.apiCalls / indexes) * 1000) / 1000,
+      throttled: stats.throttled,
+      verified,
+      unverified: indexes - verified,
+      outcomes,
+    };
   } finally {
     await sim.close();
   }
