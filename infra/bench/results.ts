@@ -97,7 +97,12 @@ export interface BundleResult {
   /** The same without --enable-source-maps. */
   coldImportMsNoSourceMaps: number;
   sourceMapBytes: number;
+  /** Median over the runs of this bundle's import / the floor's import made just before it (same run, same machine, seconds apart). */
+  importRatio: number;
 }
+
+/** A bundle that only imports @aws-sdk/client-s3 and the Powertools Logger and constructs one of each: what any of these functions pays at import. */
+export type FloorResult = Omit<BundleResult, 'importRatio'>;
 
 export interface BenchSettings {
   scale: number;
@@ -123,6 +128,8 @@ export interface BenchResults {
   orgs: OrgResult[];
   seedStrategy: SeedResult | null;
   seedComparison: SeedComparison | null;
+  /** null when the bundles were not measured. */
+  floor: FloorResult | null;
   bundles: BundleResult[];
   settings: BenchSettings;
   prices: Record<string, unknown>;

@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: the optimizer's real state machine, run locally against the Genesys Cloud
  * simulator for orgs of several sizes with time compressed (scale.ts), the seed's strategy on the
- * same kind of org (seed-strategy.ts), and each Lambda bundle's size and cold import time (bundles.ts).
+ * same kind of org (seed-strategy.ts), and each Lambda bundle's size and cold import time beside a
+ * floor bundle's (bundles.ts).
  * Prints a table and writes bench-results.json. Targets are measured and shown, never asserted:
  * the exit status is 0 unless the bench itself could not run (2: bad usage or input, 1: a crash).
  */
@@ -15,7 +16,7 @@ import { benchExecutionInput, checkInput } from './input.ts';
 import { REAL_REFRESH_SECONDS } from './org.ts';
 import { runOptimizerBench } from './optimizer-run.ts';
 import { LIST_PRICES_USD } from './pricing.ts';
-import type { BenchResults, OrgResult, SeedComparison, SeedResult } from './results.ts';
+import type { BenchResults, FloorResult, OrgResult, SeedComparison, SeedResult } from './results.ts';
 import { GENESYS_RATE_LIMIT_PER_MINUTE, scaleBudget, scaleTimings } from './scale.ts';
 import { runSeedBench } from './seed-strategy.ts';
 import { formatResults } from './table.ts';
@@ -88,16 +89,18 @@ async function main(argv: string[]): Promise<number> {
     say(`seed ${args.seedSize}: wall ${minutes(seed.wallSeconds)}, ${seed.callsMade} calls, ${seed.verified} verified, ${seed.unverified} unverified`);
   }
 
+  let floor: FloorResult | null = null;
   let bundles: BenchResults['bundles'] = [];
   if (!args.skipBundles) {
-    say('bundles: building and timing cold imports…');
-    bundles = await measureBundles(args.importRuns, say);
+    say('bundles: building and timing cold imports beside the floor…');
+    ({ floor, bundles } = await measureBundles(args.importRuns, say));
   }
 
   const results: BenchResults = {
     orgs,
     seedStrategy: seed,
     seedComparison: seed ? seedComparison(seed, k, orgs) : null,
+    floor,
     bundles,
     settings: {
       scale: k,
