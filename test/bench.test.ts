@@ -4,6 +4,7 @@
 // README's reasoning too. No optimizer runs here: those take minutes (npm run bench).
 import { describe, expect, it } from 'vitest';
 import { MAX_CONCURRENCY } from '../functions/domain/execution-input.ts';
+import { parseBenchArgs, REAL_TIME_INDEXES } from '../infra/bench/args.ts';
 import { callsNeeded, healthReadsNeeded, lowerBoundSeconds } from '../infra/bench/bound.ts';
 import { benchExecutionInput, checkInput } from '../infra/bench/input.ts';
 import { benchOrg, REAL_REFRESH_SECONDS } from '../infra/bench/org.ts';
@@ -234,5 +235,13 @@ describe("the bench's execution input, as the optimizer parses it", () => {
     expect(refused).toEqual({ problem: expect.stringContaining('apiBudgetPerMinute') });
     const tooMany = checkInput(benchExecutionInput(7.5, 150, MAX_CONCURRENCY + 1));
     expect(tooMany).toEqual({ problem: expect.stringContaining('maxConcurrency') });
+  });
+});
+
+describe('bench options', () => {
+  it('--real-time and --skip-orgs are off unless given', () => {
+    expect(parseBenchArgs([])).toMatchObject({ realTime: false, skipOrgs: false, scale: 7.5, budget: 150, sizes: [100, 1000] });
+    expect(parseBenchArgs(['--real-time', '--skip-orgs'])).toMatchObject({ realTime: true, skipOrgs: true });
+    expect(REAL_TIME_INDEXES).toBe(100);
   });
 });

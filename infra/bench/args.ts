@@ -3,6 +3,9 @@
  */
 import { parseArgs } from 'node:util';
 
+/** The real-time run: the issue's size, small enough to take minutes rather than half an hour. */
+export const REAL_TIME_INDEXES = 100;
+
 export const HELP = `Usage: npm run bench -- [options]
 
 Runs the real state machine locally against the Genesys Cloud simulator for orgs of several
@@ -17,6 +20,9 @@ seconds.
   --sizes A,B        org sizes, indexes (default 100,1000)
   --concurrency N    maxConcurrency in the execution input (default: left out, so the optimizer
                      derives it from the budget)
+  --real-time        also run ${REAL_TIME_INDEXES} indexes at real time (k = 1, about 3 to 4 minutes), so that
+                     what the compression distorts is measured
+  --skip-orgs        do not run the time-compressed orgs (--sizes)
   --seed-size N      indexes for the seed's strategy (default 100)
   --skip-seed        do not run the seed's strategy
   --skip-bundles     do not build and time the Lambda bundles
@@ -33,6 +39,8 @@ export interface BenchArgs {
   /** null: the default (see --concurrency). */
   concurrency: number | null;
   seedSize: number;
+  realTime: boolean;
+  skipOrgs: boolean;
   skipSeed: boolean;
   skipBundles: boolean;
   importRuns: number;
@@ -64,6 +72,8 @@ export function parseBenchArgs(argv: string[]): BenchArgs | 'help' {
         sizes: { type: 'string' },
         concurrency: { type: 'string' },
         'seed-size': { type: 'string' },
+        'real-time': { type: 'boolean' },
+        'skip-orgs': { type: 'boolean' },
         'skip-seed': { type: 'boolean' },
         'skip-bundles': { type: 'boolean' },
         'import-runs': { type: 'string' },
@@ -84,6 +94,8 @@ export function parseBenchArgs(argv: string[]): BenchArgs | 'help' {
     sizes,
     concurrency,
     seedSize: positive(values['seed-size'], '--seed-size', 100),
+    realTime: values['real-time'] ?? false,
+    skipOrgs: values['skip-orgs'] ?? false,
     skipSeed: values['skip-seed'] ?? false,
     skipBundles: values['skip-bundles'] ?? false,
     importRuns: positive(values['import-runs'], '--import-runs', 9),

@@ -51,6 +51,16 @@ export interface OrgResult {
   maxPayloadBytes: number;
 }
 
+/** An org run at real time (k = 1): what the compression distorts, measured rather than argued. */
+export interface RealTimeResult extends OrgResult {
+  scale: number;
+  /** The execution input it ran with (not time-compressed). */
+  executionInput: Record<string, unknown>;
+  maxConcurrency: number;
+  /** The budget it ran at, requests per minute (apiBudgetPerMinute: at k = 1 wall and real minutes are the same). */
+  budgetPerMinute: number;
+}
+
 export interface SeedResult {
   indexes: number;
   wallSeconds: number;
@@ -126,6 +136,8 @@ export interface BenchSettings {
 
 export interface BenchResults {
   orgs: OrgResult[];
+  /** --real-time: 100 indexes at k = 1; null when not run. */
+  realTime: RealTimeResult | null;
   seedStrategy: SeedResult | null;
   seedComparison: SeedComparison | null;
   /** null when the bundles were not measured. */
