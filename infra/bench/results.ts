@@ -131,6 +131,8 @@ export interface BenchSettings {
   simulator: { rateLimitPerWindow: number; rateLimitWindowSeconds: number; refreshSeconds: readonly number[] };
   node: string;
   cpus: number;
+  /** os.loadavg() (1, 5, 15 minutes) when the bench started and ended: other work on the machine shows in every time measured. */
+  loadAverage: { atStart: number[]; atEnd: number[] };
   startedAt: string;
 }
 

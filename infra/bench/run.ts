@@ -7,7 +7,7 @@
  * the exit status is 0 unless the bench itself could not run (2: bad usage or input, 1: a crash).
  */
 import { writeFile } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { synthesizeDefinition } from '../local/definition.ts';
 import { HELP, parseBenchArgs, REAL_TIME_INDEXES, UsageError, type BenchArgs } from './args.ts';
@@ -23,6 +23,7 @@ import { formatResults } from './table.ts';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const minutes = (s: number) => `${(s / 60).toFixed(1)} min`;
+const round2 = (x: number) => Math.round(x * 100) / 100;
 
 /** The input for scale k, or the optimizer's reason for refusing it (said on stderr). */
 function checkedInput(args: BenchArgs, k: number): { input: Record<string, unknown>; maxConcurrency: number } | null {
@@ -62,6 +63,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const startedAt = new Date().toISOString();
+  const loadAtStart = loadavg();
   const k = args.scale;
   const timings = scaleTimings(k);
   const budget = scaleBudget(args.budget, k);
@@ -130,6 +132,15 @@ async function main(argv: string[]): Promise<number> {
     ({ floor, bundles } = await measureBundles(args.importRuns, say));
   }
 
+  const loadAtEnd = loadavg();
+  const cpus = availableParallelism();
+  const busiest = Math.max(loadAtStart[0]!, loadAtEnd[0]!);
+  if (busiest > cpus) {
+    notes.push(
+      `the machine was busy while the bench ran (1-minute load average up to ${busiest.toFixed(1)} on ${cpus} CPUs): ` +
+        'wall times and cold imports include other work; compare runs made on a quiet machine',
+    );
+  }
   const results: BenchResults = {
     orgs,
     realTime: realTimeResult,
@@ -147,7 +158,8 @@ async function main(argv: string[]): Promise<number> {
       effectiveTiming: Object.fromEntries(Object.entries(timings.effective)),
       simulator: { rateLimitPerWindow: GENESYS_RATE_LIMIT_PER_MINUTE, rateLimitWindowSeconds: 60 / k, refreshSeconds: REAL_REFRESH_SECONDS },
       node: process.version,
-      cpus: availableParallelism(),
+      cpus,
+      loadAverage: { atStart: loadAtStart.map(round2), atEnd: loadAtEnd.map(round2) },
       startedAt,
     },
     prices: { ...LIST_PRICES_USD },
