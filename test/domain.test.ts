@@ -50,8 +50,9 @@ describe('execution input', () => {
         retries: { maxAttempts: 5, maxRetryAfterSeconds: 180, maxThrottledAttempts: 20 },
         safety: { maxFailedShare: 0.5, minIndexesBeforeStop: 5 },
         apiBudgetPerMinute: 150,
-        // Derived: 150/min ÷ 3 calls = 0.83 indexes/s, × 45 s each × 1.25 = 47, capped at 40.
-        maxConcurrency: 40,
+        // Derived: 150/min ÷ 3 calls = 0.83 indexes/s, × 60 s each (the settle and up to two polls
+        // later, when the org's refreshes take that long) × 1.25 = 62.5 → 63.
+        maxConcurrency: 63,
       });
     }
   });
@@ -85,8 +86,8 @@ describe('execution input', () => {
     ['a timeout shorter than the poll', { timing: { healthPollSeconds: 60, healthTimeoutSeconds: 30 } }, 'timing.healthTimeoutSeconds', /at least timing.healthPollSeconds/],
     ['an empty subset', { indexIds: [] }, 'indexIds', /is empty/],
     ['a blank id', { indexIds: ['ok', ' '] }, 'indexIds[1]', /non-empty string/],
-    ['too much concurrency', { maxConcurrency: 500 }, 'maxConcurrency', /between 1 and 40/],
-    ['zero concurrency', { maxConcurrency: 0 }, 'maxConcurrency', /between 1 and 40/],
+    ['too much concurrency', { maxConcurrency: 5_000 }, 'maxConcurrency', /between 1 and 1000/],
+    ['zero concurrency', { maxConcurrency: 0 }, 'maxConcurrency', /between 1 and 1000/],
     ['concurrency as a string', { maxConcurrency: '5' }, 'maxConcurrency', /must be a number, got the string "5"/],
     ['a directive that is not an identifier', { directives: { refreshPolicy: 'DROP TABLE' } }, 'directives.refreshPolicy', /lower-case identifier/],
     ['a failure share above 1', { safety: { maxFailedShare: 1.5 } }, 'safety.maxFailedShare', /between 0 and 1/],
@@ -140,11 +141,14 @@ describe('execution input bounds', () => {
 });
 
 describe('derived concurrency', () => {
-  it('keeps the budget busy (Little\'s law), within 1..40, and yields to an explicit maxConcurrency', () => {
-    expect(derivedConcurrency(150, { settleSeconds: 30, healthPollSeconds: 15, healthTimeoutSeconds: 900 })).toBe(40);
-    // 60/min ÷ 3 = 1/3 index/s; × 6 s × 1.25 = 2.5 → 3
+  it('keeps the budget busy (Little\'s law), within 1..1000, and yields to an explicit maxConcurrency', () => {
+    // 150/min ÷ 3 = 0.83 index/s; × (30 + 2 × 15) s × 1.25 = 62.5 → 63
+    expect(derivedConcurrency(150, { settleSeconds: 30, healthPollSeconds: 15, healthTimeoutSeconds: 900 })).toBe(63);
+    // 60/min ÷ 3 = 1/3 index/s; × (5 + 2 × 1) s × 1.25 = 2.9 → 3
     expect(derivedConcurrency(60, { settleSeconds: 5, healthPollSeconds: 1, healthTimeoutSeconds: 60 })).toBe(3);
     expect(derivedConcurrency(3, { settleSeconds: 0, healthPollSeconds: 1, healthTimeoutSeconds: 60 })).toBe(1);
+    // 10,000/min ÷ 3 = 55.6 index/s; × 60 s × 1.25 = 4,167: capped at 1,000
+    expect(derivedConcurrency(10_000, { settleSeconds: 30, healthPollSeconds: 15, healthTimeoutSeconds: 900 })).toBe(1_000);
     expect(parseExecutionInput({ apiBudgetPerMinute: 60, timing: { settleSeconds: 5, healthPollSeconds: 1 } }).maxConcurrency).toBe(3);
     expect(parseExecutionInput({ apiBudgetPerMinute: 60, maxConcurrency: 7 }).maxConcurrency).toBe(7);
   });

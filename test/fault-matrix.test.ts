@@ -881,7 +881,7 @@ describe('bad execution input fails fast with Input.Invalid naming the field', (
     ['a fractional settle time', { timing: { settleSeconds: 0.5 } }, /^timing\.settleSeconds: must be a whole number, got 0\.5$/],
     ['zero attempts', { retries: { maxAttempts: 0 } }, /^retries\.maxAttempts: must be between 1 and 20, got 0$/],
     ['a negative Retry-After bound', { retries: { maxRetryAfterSeconds: -5 } }, /^retries\.maxRetryAfterSeconds: must be between 1 and 3600, got -5$/],
-    ['an absurd concurrency', { maxConcurrency: 100_000 }, /maxConcurrency: must be between 1 and 40, got 100000$/],
+    ['an absurd concurrency', { maxConcurrency: 100_000 }, /maxConcurrency: must be between 1 and 1000, got 100000$/],
     ['a failed share above 1', { safety: { maxFailedShare: 1.5 } }, /^safety\.maxFailedShare: must be between 0 and 1, got 1\.5$/],
     // subsets
     ['an empty index subset', { indexIds: [] }, /^indexIds: is empty; leave it out to optimize every index$/],

@@ -394,7 +394,7 @@ describe('bad execution input fails before any Genesys call', { timeout: 30_000 
     ['a wrong type', { dryRun: 'yes' }, /^dryRun: must be true or false/],
     ['a negative timing', { timing: { settleSeconds: -5 } }, /^timing\.settleSeconds: must be between 0 and/],
     ['an empty indexIds', { indexIds: [] }, /^indexIds: is empty/],
-    ['maxConcurrency 0', { maxConcurrency: 0 }, /maxConcurrency: must be between 1 and 40, got 0/],
+    ['maxConcurrency 0', { maxConcurrency: 0 }, /maxConcurrency: must be between 1 and 1000, got 0/],
   ])('%s', async (_what, input, cause) => {
     const r = await run({ indexes: [index('a'), index('b')] }, input);
     expect(r.result.status).toBe('FAILED');

@@ -6,6 +6,7 @@
 import type { OptimizationDirectives } from '../genesys/client.ts';
 import { DEFAULT_DIRECTIVES } from './directives.ts';
 import { InputError } from './input-error.ts';
+import { longestFirstReadDelay } from './refresh-timing.ts';
 
 export interface Policy {
   maxShards: number;
@@ -94,8 +95,12 @@ export const DEFAULT_SAFETY: Safety = { maxFailedShare: 0.5, minIndexesBeforeSto
 /** Half of Genesys' default 300 requests per minute per token: the rest is left to the org's other integrations. */
 export const DEFAULT_API_BUDGET_PER_MINUTE = 150;
 
-/** Inline Map runs at most 40 iterations at once; more would be silently capped. */
-export const MAX_CONCURRENCY = 40;
+/**
+ * Indexes in flight at once (the Distributed Map's MaxConcurrency; it allows 10,000). Most of an
+ * index's time is spent waiting (its slot, the settle, polls), so keeping the budget busy takes
+ * many at once; a thousand covers the largest budget at the default timings.
+ */
+export const MAX_CONCURRENCY = 1_000;
 /** A Wait state accepts up to a year; anything near it is a mistake, so timings are bounded to a day. */
 const MAX_SECONDS = 86_400;
 /**
@@ -302,12 +307,12 @@ export const CALLS_PER_INDEX = 3;
 /**
  * Enough indexes at once to keep the API budget busy, no more (Little's law): the budget allows
  * budget / 60 / CALLS_PER_INDEX indexes per second, and each one holds its place in the Map for
- * about settleSeconds + healthPollSeconds (its PUT, the settle wait, a poll when the refresh runs
- * long). A quarter more covers indexes that need extra polls; more than that would only queue
- * for slots. Capped by what an inline Map runs at once.
+ * up to the longest first-read delay (refresh-timing.ts: the settle, or later when the org's
+ * refreshes take longer). A quarter more covers waits for slots and polls; more than that would
+ * only queue for slots.
  */
 export function derivedConcurrency(apiBudgetPerMinute: number, timing: Timing): number {
   const indexesPerSecond = apiBudgetPerMinute / 60 / CALLS_PER_INDEX;
-  const secondsEach = timing.settleSeconds + timing.healthPollSeconds;
+  const secondsEach = Math.max(1, longestFirstReadDelay(timing));
   return Math.min(MAX_CONCURRENCY, Math.max(1, Math.ceil(1.25 * indexesPerSecond * secondsEach)));
 }

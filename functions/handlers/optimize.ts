@@ -9,7 +9,7 @@ import { createLogger } from '../shared/logger.ts';
 import { sharedCredentials, sharedRunStore } from '../shared/singletons.ts';
 import { recordOutcome } from '../steps/index-outcomes.ts';
 import { optimizeStep, recordProgress } from '../steps/index-progress.ts';
-import { pacerFor } from '../pacing/index.ts';
+import { pacerFor, refreshMemoryFor } from '../pacing/index.ts';
 import { checkBreaker, recordRunLevelStop } from '../steps/run-breaker.ts';
 import { RUN_LEVEL_ERRORS } from '../domain/report.ts';
 import type { IndexItem } from '../shared/workflow-contract.ts';
@@ -20,6 +20,16 @@ import { isRunLevel } from '../steps/retry-decision.ts';
 export type OptimizeEvent = TaskEvent & OptimizeRequest & Pick<IndexItem, 'safety' | 'apiBudgetPerMinute' | 'position'>;
 
 const logger = createLogger('optimize');
+
+/** What the org's refreshes have taken; without it the first read is at the settle time, as configured. */
+async function expectedRefresh(clientId: string, log: { warn: (message: string, extra: Record<string, unknown>) => void }): Promise<number | null> {
+  try {
+    return await refreshMemoryFor(clientId).expected();
+  } catch (err) {
+    log.warn('refresh memory not readable; first health read at the settle time', { errorName: (err as Error).name, errorMessage: (err as Error).message });
+    return null;
+  }
+}
 
 export const handler = taskHandler(logger, 'optimization_trigger', async (event: OptimizeEvent, log, metrics): Promise<OptimizeResult> => {
   const began = new Date().toISOString();
@@ -34,7 +44,7 @@ export const handler = taskHandler(logger, 'optimization_trigger', async (event:
   };
   try {
     result = await withGenesysClient(sharedCredentials(), clientSettings(responses.onResponse), (client, config) =>
-      optimizeIndex(client, event, pacerFor(config.credentials.clientId, event.apiBudgetPerMinute), holdBack),
+      optimizeIndex(client, event, pacerFor(config.credentials.clientId, event.apiBudgetPerMinute), holdBack, Date.now, () => expectedRefresh(config.credentials.clientId, log)),
     );
   } catch (err) {
     // Reading the credentials failed: this index fails with the reason, the report names it for the run.

@@ -15,7 +15,7 @@ import { recordOutcome } from '../steps/index-outcomes.ts';
 import { recordProgress, verifyStep } from '../steps/index-progress.ts';
 import { recordRunLevelStop } from '../steps/run-breaker.ts';
 import { RUN_LEVEL_ERRORS } from '../domain/report.ts';
-import { pacerFor } from '../pacing/index.ts';
+import { pacerFor, refreshMemoryFor } from '../pacing/index.ts';
 import { probeLatency, type ProbeProgress, type ProbeResult } from '../steps/probe-latency.ts';
 import { isRunLevel } from '../steps/retry-decision.ts';
 import { verifyIndex, type VerifyRequest, type VerifyResult } from '../steps/verify-index.ts';
@@ -33,7 +33,14 @@ async function checkHealth(event: HealthEvent, log: Logger, metrics: Metrics): P
   let result: VerifyResult;
   try {
     result = await withGenesysClient(sharedCredentials(), clientSettings(responses.onResponse), (c, config) =>
-      verifyIndex(c, event, pacerFor(config.credentials.clientId, event.apiBudgetPerMinute)),
+      verifyIndex(c, event, pacerFor(config.credentials.clientId, event.apiBudgetPerMinute), Date.now, async (seconds) => {
+        try {
+          await refreshMemoryFor(config.credentials.clientId).observe(seconds);
+        } catch (err) {
+          // The index is verified either way: a memory that cannot learn only costs later indexes a poll.
+          log.warn('refresh memory not updated', { errorName: (err as Error).name, errorMessage: (err as Error).message, refreshedWithinSeconds: seconds });
+        }
+      }),
     );
   } catch (err) {
     if (!isRunLevel(err)) throw err;

@@ -2,7 +2,10 @@ import { createHash } from 'node:crypto';
 import { DynamoDbSlotClock } from './dynamodb-slot-clock.ts';
 import { Pacer, UNPACED, type CallPacer, type SlotClock } from './pacer.ts';
 
+import { DynamoDbRefreshMemory, NO_MEMORY, type RefreshMemory } from './refresh-memory.ts';
+
 export { Pacer, UNPACED, type CallPacer, type PaceDecision } from './pacer.ts';
+export type { RefreshMemory } from './refresh-memory.ts';
 
 let cached: { key: string; clock: SlotClock } | undefined;
 
@@ -20,9 +23,16 @@ function clockFromEnv(env: NodeJS.ProcessEnv): SlotClock | null {
  * The pacer for one OAuth client: the budget is Genesys' per-token limit, shared by everything
  * this client does, so the clock is keyed by the client id (hashed: ids are not for logs).
  */
+const clientHash = (clientId: string) => createHash('sha256').update(clientId).digest('hex').slice(0, 16);
+
 export function pacerFor(clientId: string, budgetPerMinute: number, env: NodeJS.ProcessEnv = process.env): CallPacer {
   const clock = clockFromEnv(env);
   if (!clock) return UNPACED;
-  const key = `genesys-api#${createHash('sha256').update(clientId).digest('hex').slice(0, 16)}`;
-  return new Pacer(clock, key, budgetPerMinute);
+  return new Pacer(clock, `genesys-api#${clientHash(clientId)}`, budgetPerMinute);
+}
+
+/** How long the org's refreshes take (refresh-memory.ts), kept beside its OAuth client's clock. */
+export function refreshMemoryFor(clientId: string, env: NodeJS.ProcessEnv = process.env): RefreshMemory {
+  const table = env['PACER_TABLE'];
+  return table ? new DynamoDbRefreshMemory(table, `refresh#${clientHash(clientId)}`) : NO_MEMORY;
 }

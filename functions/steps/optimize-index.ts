@@ -9,6 +9,7 @@ import type { CallPacer } from '../pacing/index.ts';
 import { decideRetry, type RetryCause } from './retry-decision.ts';
 import { NOT_MEASURED, sampleOf, type HealthSample } from '../domain/effect.ts';
 import type { LastError } from './index-progress.ts';
+import { firstReadDelay } from '../domain/refresh-timing.ts';
 
 export interface OptimizeProgress {
   /** Attempts made so far (0 before the first); waiting for a slot in the budget is not one. */
@@ -56,6 +57,8 @@ export async function optimizeIndex(
   /** Asked once, right before an index's first call: a reason to leave it alone (the run-level stop), or null. */
   holdBack: () => Promise<string | null> = async () => null,
   now: () => number = Date.now,
+  /** How long the org's refreshes are expected to take (asked only once a PUT is accepted), or null. */
+  expectedRefresh: () => Promise<number | null> = async () => null,
 ): Promise<OptimizeResult> {
   let prechecked = req.progress.prechecked || !req.healthCheckBeforePut;
   // Carried through every retry, so the accepted result still has what the pre-check read.
@@ -96,8 +99,9 @@ export async function optimizeIndex(
     }
     const put = await client.putOptimization(req.indexId, req.directives);
     const healthDeadline = new Date(now() + req.timing.healthTimeoutSeconds * 1000).toISOString();
-    // The first health read's slot is reserved now, so Verify can read as soon as Settle ends.
-    const settleSeconds = await pacer.scheduleAfter(1, req.timing.settleSeconds);
+    // The first health read's slot is reserved now, so Verify can read as soon as Settle ends; it is
+    // timed for when the refresh should be over, so that it is usually the only one.
+    const settleSeconds = await pacer.scheduleAfter(1, firstReadDelay(req.timing, await expectedRefresh()));
     return {
       status: 'accepted',
       attempts,

@@ -34,6 +34,8 @@ export type VerifyProgress = {
   throttled?: number;
   /** Reads that failed in a row (5xx, network) since the last answer: the next wait backs off on it. */
   errors?: number;
+  /** Reads that found the index still refreshing. */
+  refreshing?: number;
 };
 
 export type VerifyResult = VerifyProgress & (
@@ -46,7 +48,14 @@ export type VerifyResult = VerifyProgress & (
  * The read itself is made at once: its slot in the API budget was reserved by whoever scheduled
  * the wait before it (Optimize for the first read, this function for the next poll).
  */
-export async function verifyIndex(client: GenesysClient, req: VerifyRequest, pacer: CallPacer, now: () => number = Date.now): Promise<VerifyResult> {
+export async function verifyIndex(
+  client: GenesysClient,
+  req: VerifyRequest,
+  pacer: CallPacer,
+  now: () => number = Date.now,
+  /** Told how many seconds after its PUT an index that had been seen refreshing was healthy. */
+  onRefreshed: (seconds: number) => Promise<void> = async () => undefined,
+): Promise<VerifyResult> {
   const polls = req.progress.polls + 1;
   const throttledBefore = req.progress.throttled ?? 0;
   const errorsBefore = req.progress.errors ?? 0;
@@ -65,10 +74,12 @@ export async function verifyIndex(client: GenesysClient, req: VerifyRequest, pac
       if (now() >= deadline) return timedOut('still refreshing (503)');
       const waitSeconds = await pacer.scheduleAfter(1, Math.min(req.timing.healthPollSeconds, untilDeadline));
       // An answer, even "refreshing", ends an outage: the next failure backs off from 2 s again.
-      return { status: 'poll', cause: 'refreshing', polls, throttled: throttledBefore, errors: 0, waitSeconds, reason: 'refreshing (503)' };
+      return { status: 'poll', cause: 'refreshing', polls, throttled: throttledBefore, errors: 0, refreshing: (req.progress.refreshing ?? 0) + 1, waitSeconds, reason: 'refreshing (503)' };
     }
     const h = reading.health;
     if (h.status === 'red') return { status: 'failed', polls, reason: 'health red after optimization', errorName: null };
+    // Seen refreshing before, so this read bounds how long its refresh took: the org's refresh memory learns from it.
+    if ((req.progress.refreshing ?? 0) > 0) await onRefreshed((now() - (deadline - req.timing.healthTimeoutSeconds * 1000)) / 1000);
     return {
       status: 'healthy',
       polls,
@@ -94,10 +105,10 @@ export async function verifyIndex(client: GenesysClient, req: VerifyRequest, pac
       // retries.maxThrottledAttempts bounds it instead. The next reading decides, against the deadline.
       // Nor does it end or extend a run of failures: it says nothing about the outage.
       const waitSeconds = await pacer.scheduleAfter(1, decision.waitSeconds);
-      return { status: 'poll', cause: decision.cause, polls, throttled: throttledBefore + 1, errors: errorsBefore, waitSeconds, reason: decision.reason };
+      return { status: 'poll', cause: decision.cause, polls, throttled: throttledBefore + 1, errors: errorsBefore, refreshing: req.progress.refreshing ?? 0, waitSeconds, reason: decision.reason };
     }
     if (now() >= deadline) return timedOut(`no health reading (${decision.reason})`);
     const wait = decision.mandated ? decision.waitSeconds : Math.min(decision.waitSeconds, untilDeadline);
-    return { status: 'poll', cause: decision.cause, polls, throttled: throttledBefore, errors, waitSeconds: await pacer.scheduleAfter(1, wait), reason: decision.reason };
+    return { status: 'poll', cause: decision.cause, polls, throttled: throttledBefore, errors, refreshing: req.progress.refreshing ?? 0, waitSeconds: await pacer.scheduleAfter(1, wait), reason: decision.reason };
   }
 }

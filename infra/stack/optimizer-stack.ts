@@ -211,6 +211,9 @@ export class OptimizerStack extends Stack {
     for (const name of ['fetch', 'optimize', 'verify'] as const) {
       this.functions[name].addToRolePolicy(new PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], resources: [this.pacerTable.tableArn] }));
     }
+    // The org's refresh memory, beside the clock: optimize reads it (GetItem, above) to time the
+    // first health read; verify raises it (one conditional update) when a refresh outlasted that.
+    this.functions.verify.addToRolePolicy(new PolicyStatement({ actions: ['dynamodb:UpdateItem'], resources: [this.pacerTable.tableArn] }));
     // Audit events: the steps that act on indexes and the report.
     for (const name of ['optimize', 'verify', 'report', 'approval'] as const) this.auditBus.grantPut(this.functions[name]);
     // The plan awaiting approval goes to the people on the notification topic: SNS encrypts it with

@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { runLocally, type LocalRunOptions, type LocalRunResult, type LocalTarget } from '../../infra/local/run-local.ts';
 import { startLocalAws, type LocalAws } from '../../infra/local/aws/local-aws.ts';
 import { synthesizeDefinition, type SynthesizedDefinition } from '../../infra/local/definition.ts';
@@ -103,7 +104,10 @@ export function useLocalRuns(options: { onRun?: (run: Run) => void; recordCalls?
       : input;
 
   const startSim = async (scenario: unknown): Promise<Simulator> => {
-    const sim = await startSimulator({ scenario: parseScenario(scenario) });
+    // Each simulator is an org of its own, with its own OAuth client: what the run keeps per client
+    // (the API budget's clock, the refresh memory) does not carry over from one test to the next.
+    const own = typeof scenario === 'object' && scenario !== null && !('credentials' in scenario) ? { ...scenario, credentials: { clientId: `sim-client-${randomUUID().slice(0, 8)}` } } : scenario;
+    const sim = await startSimulator({ scenario: parseScenario(own) });
     simulators.push(sim);
     return sim;
   };
