@@ -72,6 +72,8 @@ export interface LocalRunOptions {
   iam?: (iam: IamAuthorizer) => void;
   /** Stop waiting and fail the run after this long. */
   timeoutMs?: number;
+  /** Milliseconds between a Task's start and its function's (a cold start, a slow invoke): tests of what pacing tolerates. */
+  invocationDelayMs?: () => number;
   /**
    * A plan waits for approval: its task token is in the run store and its summary was published
    * to the notification topic (`messages`, as subscribers receive them). The decision is sent the
@@ -279,6 +281,8 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
     const allowed = await iam.authorize(principal, { action: 'lambda:InvokeFunction', resource: arnOf.get(role)! });
     if (!allowed.allowed) throw namedError('Lambda.AWSLambdaException', `${allowed.message} (Service: Lambda, Status Code: 403, Error Code: AccessDeniedException)`);
     invocations[role]++;
+    const delay = options.invocationDelayMs?.() ?? 0;
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
     const seconds = timeoutOf.get(role)!;
     let timer: NodeJS.Timeout | undefined;
     let output: unknown;

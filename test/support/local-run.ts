@@ -38,6 +38,7 @@ export interface RunExtras {
   environment?: Record<string, string>;
   /** A plan waits for approval (the decision is sent as an operator sends it). */
   onApprovalRequested?: LocalRunOptions['onApprovalRequested'];
+  invocationDelayMs?: LocalRunOptions['invocationDelayMs'];
 }
 
 /** A valid index record (qualifies under the default policy) with a fast behaviour unless told otherwise. */
@@ -127,6 +128,7 @@ export function useLocalRuns(options: { onRun?: (run: Run) => void; recordCalls?
       ...(extras.iam ? { iam: extras.iam } : {}),
       ...(extras.environment ? { environment: extras.environment } : {}),
       ...(extras.onApprovalRequested ? { onApprovalRequested: extras.onApprovalRequested } : {}),
+      ...(extras.invocationDelayMs ? { invocationDelayMs: extras.invocationDelayMs } : {}),
     });
     const run: Run = { sim, result, lines, storeDir: result.runDir, wallMs: Date.now() - started };
     options.onRun?.(run);
