@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_CONCURRENCY } from '../functions/domain/execution-input.ts';
 import { parseBenchArgs, REAL_TIME_INDEXES } from '../infra/bench/args.ts';
-import { callsNeeded, healthReadsNeeded, lowerBoundSeconds } from '../infra/bench/bound.ts';
+import { callsNeeded, healthReadsNeeded, lowerBoundSeconds, minimumCalls } from '../infra/bench/bound.ts';
 import { benchExecutionInput, checkInput } from '../infra/bench/input.ts';
 import { benchOrg, REAL_REFRESH_SECONDS } from '../infra/bench/org.ts';
 import { requestStats } from '../infra/bench/request-stats.ts';
@@ -70,7 +70,23 @@ describe('list pages: ceil(indexes / min(100, the org’s page-size cap))', () =
   });
 });
 
-describe("the README's worked examples (default timings, budget 150/min)", () => {
+describe('the bound: the minimum calls, a pre-check, a PUT and one read per index', () => {
+  it('100 indexes: 1 page + 2 probes + 3 × 100 = 303 calls, 303 / 150 min = 121.2 s', () => {
+    expect(minimumCalls(100, 100)).toBe(303);
+    expect(lowerBoundSeconds(minimumCalls(100, 100), 150)).toBeCloseTo(121.2, 9);
+  });
+
+  it('1,000 indexes: 10 pages + 2 + 3,000 = 3,012 calls, 3,012 / 150 = 20.08 min', () => {
+    expect(minimumCalls(1000, 100)).toBe(3012);
+    expect(lowerBoundSeconds(minimumCalls(1000, 100), 150)).toBeCloseTo(1204.8, 9);
+  });
+
+  it('pages follow the page-size cap: 1,000 indexes at 30 a page are 34 pages, 3,036 calls', () => {
+    expect(minimumCalls(1000, 30)).toBe(34 + 2 + 3000);
+  });
+});
+
+describe("reads at the settle timings, for comparison (default timings, budget 150/min)", () => {
   it('100 indexes: 1 + 2 + 100 + 100 + 175 = 378 calls, 378 / 150 min = 151 s', () => {
     const org = benchOrg(100, 7.5);
     const cap = parseScenario(org.scenario).org.pageSizeCap;

@@ -2,11 +2,15 @@
  * The lower bound a budget sets on a run's wall time: the API calls the run cannot avoid, spent at
  * exactly the budget's rate, with no other delay.
  *
- *   calls needed = list pages + 2 latency probes (before and after)
- *                + per index: 1 health pre-check + 1 PUT + the health reads its refresh needs
- *   health reads = 1 + ceil(max(0, refresh − settle) / poll)   (one at the settle, then one per poll
- *                  until the refresh is over, at the configured interval)
- *   lower bound  = calls needed / budget per minute
+ *   minimum calls = list pages + 2 latency probes (before and after)
+ *                 + per index: 1 health pre-check + 1 PUT + 1 health read (the physical minimum:
+ *                   one read, made once the refresh is over)
+ *   lower bound   = minimum calls / budget per minute
+ *
+ * For comparison, the calls an optimizer makes that reads at the configured settle and then every
+ * poll until the refresh is over (what this optimizer did before it timed its first read):
+ *
+ *   health reads at the settle timings = 1 + ceil(max(0, refresh − settle) / poll)
  *
  * Token requests are not counted: they go to the login host, outside the API rate limit.
  */
@@ -36,6 +40,11 @@ export function callsNeeded(realRefreshSeconds: readonly number[], timing: Timin
   const probes = 2;
   const healthReads = realRefreshSeconds.reduce((sum, r) => sum + healthReadsNeeded(r, timing), 0);
   return { listPages, probes, prechecks: n, puts: n, healthReads, total: listPages + probes + 2 * n + healthReads };
+}
+
+/** The calls no optimizer can avoid: the listing, two probes, and per index a pre-check, a PUT and one read. */
+export function minimumCalls(indexes: number, pageSizeCap: number, pageSize = DEFAULT_PAGE_SIZE): number {
+  return Math.max(1, Math.ceil(indexes / Math.min(pageSize, pageSizeCap))) + 2 + 3 * indexes;
 }
 
 /** Seconds (real-world) the calls take at exactly `budgetPerMinute`. */

@@ -10,7 +10,7 @@ import { taskStates, type SynthesizedDefinition } from '../local/definition.ts';
 import { runLocally } from '../local/run-local.ts';
 import { parseScenario } from '../simulator/scenario.ts';
 import { startSimulator } from '../simulator/server.ts';
-import { callsNeeded, lowerBoundSeconds } from './bound.ts';
+import { callsNeeded, lowerBoundSeconds, minimumCalls } from './bound.ts';
 import { benchOrg } from './org.ts';
 import { per1000, runCost } from './pricing.ts';
 import { requestStats } from './request-stats.ts';
@@ -40,7 +40,8 @@ export async function runOptimizerBench(o: OptimizerRunOptions): Promise<OrgResu
   const org = benchOrg(o.indexes, k);
   const scenario = parseScenario(org.scenario);
   const needed = callsNeeded(org.realRefreshSeconds, o.timings.effective, scenario.org.pageSizeCap);
-  const boundSeconds = lowerBoundSeconds(needed.total, o.budgetPerMinute);
+  const minimum = minimumCalls(o.indexes, scenario.org.pageSizeCap);
+  const boundSeconds = lowerBoundSeconds(minimum, o.budgetPerMinute);
 
   const sim = await startSimulator({ scenario });
   const storeDir = await mkdtemp(join(tmpdir(), 'optimizer-bench-'));
@@ -106,7 +107,8 @@ export async function runOptimizerBench(o: OptimizerRunOptions): Promise<OrgResu
       status: result.error ? `${result.status} (${result.error.name}: ${result.error.cause})` : result.status,
       optimized: report?.summary.optimized ?? 0,
       failedBy429: failedEntries.filter((e) => /\(429\)|rate limit/i.test(e.reason ?? '')).length,
-      callsNeeded: needed,
+      minimumCalls: minimum,
+      callsAtSettleTimings: needed,
       callsMade: stats.apiCalls,
       boundFromCallsMadeSeconds: round(lowerBoundSeconds(stats.apiCalls, o.budgetPerMinute), 1),
       tokenRequests: stats.tokenRequests,

@@ -29,7 +29,10 @@ export interface OrgResult {
   optimized: number;
   /** Failed indexes whose reason is a 429. */
   failedBy429: number;
-  callsNeeded: CallsNeeded;
+  /** The calls no optimizer can avoid (3 per index, the listing, two probes): the bound's. */
+  minimumCalls: number;
+  /** The calls of reads at the configured settle, then every poll until the refresh is over, for comparison. */
+  callsAtSettleTimings: CallsNeeded;
   callsMade: number;
   /** Calls made / budget: the bound for the calls this run actually needed (fewer polls when paced reads come later). */
   boundFromCallsMadeSeconds: number;

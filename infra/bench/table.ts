@@ -17,11 +17,12 @@ const usd = (x: number) => `$${x < 0.1 ? x.toFixed(4) : x.toFixed(2)}`;
 
 
 function orgDetails(o: OrgResult, budget: number): string {
-  const n = o.callsNeeded;
+  const n = o.callsAtSettleTimings;
   const by = o.callsByEndpoint;
   const lines = [
     `org ${o.indexes}: ${o.status}; ${o.optimized} optimized, ${o.failed} failed (${o.failedBy429} by a 429)`,
-    `  calls needed ${n.total} = ${n.listPages} list pages + ${n.probes} probes + ${n.prechecks} pre-checks + ${n.puts} PUTs + ${n.healthReads} health reads`,
+    `  minimum calls ${o.minimumCalls} (the bound's: list pages, 2 probes, a pre-check, a PUT and one health read per index)`,
+    `  reads at the settle timings would make ${n.total} = ${n.listPages} list pages + ${n.probes} probes + ${n.prechecks} pre-checks + ${n.puts} PUTs + ${n.healthReads} health reads`,
     `  calls made   ${o.callsMade} (bound for these: ${min(o.boundFromCallsMadeSeconds)} min) = list ${by['list'] ?? 0}, probe ${by['probe'] ?? 0}, health ${by['health'] ?? 0}, PUT ${by['put'] ?? 0}` +
       `${by['other'] ? `, other ${by['other']}` : ''}; token requests ${o.tokenRequests} (not counted)`,
     `  rate: busiest minute ${o.peakCallsPerMinute} calls, mean ${o.meanCallsPerMinute}/min = ${Math.round(o.budgetUtilization * 100)}% of the ${budget}/min budget${o.peakCallsPerMinute > budget ? ' (busiest minute over it)' : ''}`,
