@@ -1,11 +1,14 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { AUDIT_DETAIL_TYPE, AUDIT_SOURCE, type AuditEvent } from './audit-event.ts';
 
 /** PutEvents takes at most 10 entries per call. */
 const BATCH = 10;
 
 let client: { endpoint: string | undefined; eventBridge: EventBridgeClient } | undefined;
+let sdk: Promise<typeof import('@aws-sdk/client-eventbridge')> | undefined;
+// Loaded when events first go to a bus, not at import: a cold start pays for the client when it uses it.
+const eventBridgeSdk = () => (sdk ??= import('@aws-sdk/client-eventbridge'));
 
 /**
  * Every audit event goes to the function's log (so CloudWatch Logs alone is a complete audit
@@ -18,6 +21,7 @@ export async function emitAudit(log: Logger, events: AuditEvent[], env: NodeJS.P
   }
   const bus = env['AUDIT_BUS_NAME'];
   if (!bus || events.length === 0) return;
+  const { EventBridgeClient, PutEventsCommand } = await eventBridgeSdk();
   // Kept for the container's life; a new one only for a process that changes endpoints (local runs, tests).
   if (client === undefined || client.endpoint !== env['AWS_ENDPOINT_URL']) client = { endpoint: env['AWS_ENDPOINT_URL'], eventBridge: new EventBridgeClient({}) };
   const { eventBridge } = client;

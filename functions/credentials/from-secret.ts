@@ -1,5 +1,5 @@
-import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { BaseProvider } from '@aws-lambda-powertools/parameters/base';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CredentialsConfigError } from './errors.ts';
 import { ENV_HOST_FIELDS, hostsFrom, type GenesysConfig, type HostHints } from './genesys-config.ts';
 
@@ -18,15 +18,48 @@ export interface SecretSourceOptions {
   client?: SecretsManagerClient;
 }
 
+type SecretsManagerSdk = typeof import('@aws-sdk/client-secrets-manager');
+let sdk: Promise<SecretsManagerSdk> | undefined;
+// Loaded on the first read, not at import: a cold start pays for the client when it uses it.
+const secretsManager = () => (sdk ??= import('@aws-sdk/client-secrets-manager'));
+
+/**
+ * Powertools' SecretsProvider, on the SDK as loaded above: the same base (the cache, maxAge,
+ * forceFetch, errors wrapped as GetParameterError, its user agent) and the same read. Not that
+ * class itself: its module imports @aws-sdk/client-secrets-manager statically, and esbuild hoists
+ * an external's static import to the bundle's top level even when the module importing it is
+ * itself imported dynamically, so every cold start would still load the client.
+ */
+class SecretValueProvider extends BaseProvider {
+  private readonly sdk: SecretsManagerSdk;
+
+  constructor(client: SecretsManagerClient, loaded: SecretsManagerSdk) {
+    super({ awsSdkV3Client: client });
+    this.sdk = loaded;
+  }
+
+  protected async _get(name: string): Promise<string | Uint8Array | undefined> {
+    const result = await (this.client as SecretsManagerClient).send(new this.sdk.GetSecretValueCommand({ SecretId: name }));
+    if (result.SecretString) return result.SecretString;
+    return result.SecretBinary;
+  }
+
+  protected _getMultiple(): Promise<Record<string, unknown> | undefined> {
+    throw new Error('Method not implemented.');
+  }
+}
+
 export class SecretCredentialsSource {
   private readonly secretId: string;
   private readonly defaultHosts: HostHints;
-  private readonly provider: SecretsProvider;
+  private readonly client: SecretsManagerClient | undefined;
+  /** Made on the first read; it holds the cache, so there is one for the source's life. */
+  private provider: SecretValueProvider | undefined;
 
   constructor(options: SecretSourceOptions) {
     this.secretId = options.secretId;
     this.defaultHosts = options.defaultHosts ?? {};
-    this.provider = new SecretsProvider({ awsSdkV3Client: options.client ?? new SecretsManagerClient({}) });
+    this.client = options.client;
   }
 
   /** `fresh` bypasses the cache: used after Genesys refused the cached credentials, in case they were rotated. */
@@ -36,9 +69,11 @@ export class SecretCredentialsSource {
   }
 
   private async fetch(fresh: boolean): Promise<string> {
+    const loaded = await secretsManager();
+    const provider = (this.provider ??= new SecretValueProvider(this.client ?? new loaded.SecretsManagerClient({}), loaded));
     let value: unknown;
     try {
-      value = await this.provider.get(this.secretId, { maxAge: SECRET_CACHE_SECONDS, forceFetch: fresh });
+      value = await provider.get(this.secretId, { maxAge: SECRET_CACHE_SECONDS, forceFetch: fresh });
     } catch (err) {
       throw describeSecretsManagerError(err, this.secretId);
     }

@@ -1,40 +1,47 @@
-import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
+import type { SFNClient } from '@aws-sdk/client-sfn';
 import { verdict, type GuardRequest, type GuardVerdict, type RunGuard, type RunningExecution } from './run-guard.ts';
+
+let sdk: Promise<typeof import('@aws-sdk/client-sfn')> | undefined;
+// Loaded on the first check, not at import: a cold start pays for the client when it uses it (dry runs never do).
+const sfnSdk = () => (sdk ??= import('@aws-sdk/client-sfn'));
 
 /** In AWS: the RUNNING executions of this state machine, from Step Functions itself. */
 export class StepFunctionsRunGuard implements RunGuard {
   private readonly stateMachineArn: string;
-  private readonly sfn: SFNClient;
+  /** Made on the first check unless given. */
+  private sfn: SFNClient | undefined;
 
-  constructor(stateMachineArn: string, sfn: SFNClient = new SFNClient({})) {
+  constructor(stateMachineArn: string, sfn?: SFNClient) {
     this.stateMachineArn = stateMachineArn;
     this.sfn = sfn;
   }
 
   async check(request: GuardRequest): Promise<GuardVerdict> {
+    const { DescribeExecutionCommand, ListExecutionsCommand, SFNClient } = await sfnSdk();
+    const sfn = (this.sfn ??= new SFNClient({}));
     const running: RunningExecution[] = [];
     let nextToken: string | undefined;
     do {
-      const page = await this.sfn.send(
+      const page = await sfn.send(
         new ListExecutionsCommand({ stateMachineArn: this.stateMachineArn, statusFilter: 'RUNNING', maxResults: 100, nextToken }),
       );
       for (const e of page.executions ?? []) {
         if (!e.executionArn || e.executionArn === request.executionId || !e.startDate) continue;
         // Only earlier runs can block this one, so only they need their input read.
         if (e.startDate.getTime() > Date.parse(request.startTime)) continue;
-        running.push({ executionId: e.executionArn, startTime: e.startDate.toISOString(), dryRun: await this.isDryRun(e.executionArn) });
+        const described = await sfn.send(new DescribeExecutionCommand({ executionArn: e.executionArn }));
+        running.push({ executionId: e.executionArn, startTime: e.startDate.toISOString(), dryRun: isDryRun(described.input) });
       }
       nextToken = page.nextToken;
     } while (nextToken);
     return verdict(request, running);
   }
+}
 
-  private async isDryRun(executionArn: string): Promise<boolean> {
-    const described = await this.sfn.send(new DescribeExecutionCommand({ executionArn }));
-    try {
-      return (JSON.parse(described.input ?? '{}') as { dryRun?: unknown }).dryRun === true;
-    } catch {
-      return false;
-    }
+function isDryRun(input: string | undefined): boolean {
+  try {
+    return (JSON.parse(input ?? '{}') as { dryRun?: unknown }).dryRun === true;
+  } catch {
+    return false;
   }
 }

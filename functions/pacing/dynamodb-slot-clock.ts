@@ -1,5 +1,9 @@
-import { ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { takeSlots, type SlotClock } from './pacer.ts';
+
+let sdk: Promise<typeof import('@aws-sdk/client-dynamodb')> | undefined;
+// Loaded on the first reservation, not at import: a cold start pays for the client when it uses it.
+const dynamodb = () => (sdk ??= import('@aws-sdk/client-dynamodb'));
 
 /** The item outlives any run, then goes: DynamoDB TTL, in seconds. */
 const KEEP_SECONDS = 86_400;
@@ -55,10 +59,11 @@ export const DEFAULT_BACKOFF: ConflictBackoff = {
  */
 export class DynamoDbSlotClock implements SlotClock {
   private readonly table: string;
-  private readonly db: DynamoDBClient;
+  /** Made on the first reservation (unless given); one for the clock's life, as the clock is cached. */
+  private db: DynamoDBClient | undefined;
   private readonly backoff: ConflictBackoff;
 
-  constructor(table: string, db: DynamoDBClient = new DynamoDBClient({}), backoff: Partial<ConflictBackoff> = {}) {
+  constructor(table: string, db?: DynamoDBClient, backoff: Partial<ConflictBackoff> = {}) {
     this.table = table;
     this.db = db;
     this.backoff = { ...DEFAULT_BACKOFF, ...backoff };
@@ -67,15 +72,18 @@ export class DynamoDbSlotClock implements SlotClock {
   async reserve(key: string, count: number, intervalMs: number, earliestMs: number, nowMs: number): Promise<number> {
     const { baseMs, capMs, giveUpAfterMs, sleep, random, now } = this.backoff;
     const began = now();
+    // After `began`: loading the client on a cold start is time that passes before the first attempt books.
+    const { ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, PutItemCommand } = await dynamodb();
+    const db = (this.db ??= new DynamoDBClient({}));
     for (let conflicts = 0; ; conflicts++) {
       const spent = Math.max(0, now() - began);
-      const current = await this.db.send(new GetItemCommand({ TableName: this.table, Key: { pk: { S: key } }, ConsistentRead: true }));
+      const current = await db.send(new GetItemCommand({ TableName: this.table, Key: { pk: { S: key } }, ConsistentRead: true }));
       const version = Number(current.Item?.['version']?.N ?? '0');
       const taken = JSON.parse(current.Item?.['taken']?.S ?? '[]') as number[];
       const booked = takeSlots(taken, count, intervalMs, earliestMs + spent, nowMs + spent);
       const start = booked.start;
       try {
-        await this.db.send(
+        await db.send(
           new PutItemCommand({
             TableName: this.table,
             Item: {
