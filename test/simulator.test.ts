@@ -559,7 +559,11 @@ describe('demo scenario', () => {
     expect(b.filter((x) => x.healthAfterRefresh.status === 'red')).toHaveLength(1);
     expect(b.filter((x) => x.faults.health.some((f) => f.delayMs === 300))).toHaveLength(1);
     expect(b.filter((x) => x.deletedAfterList)).toHaveLength(1);
-    expect(Math.max(...b.map((x) => Math.max(x.refreshSeconds, x.initiallyRefreshingSeconds)))).toBeLessThanOrEqual(6);
+    // The demo stays short: no refresh after a PUT outlasts a few seconds. The one index already
+    // refreshing at the start is skipped at its pre-check, so its (longer) refresh costs the run
+    // nothing; it lasts long enough that a slow start cannot reach it after it ended.
+    expect(Math.max(...b.map((x) => x.refreshSeconds))).toBeLessThanOrEqual(6);
+    expect(b.filter((x) => x.initiallyRefreshingSeconds > 0).map((x) => x.initiallyRefreshingSeconds)).toEqual([20]);
 
     const s = await startSimulator({ scenario: demo });
     running.push(s);
