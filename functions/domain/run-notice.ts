@@ -32,13 +32,24 @@ export function noticeLine(text: string): string {
   return flat.length > MAX_LINE ? `${flat.slice(0, MAX_LINE - 1)}…` : flat;
 }
 
-/** Console links for an execution ARN (arn:<partition>:states:<region>:…) and an s3://bucket/key location. */
+/** The console's host and region for an ARN (arn:<partition>:<service>:<region>:…). */
+function consoleOf(arn: string): { host: string; region: string } {
+  const [, partition = 'aws', , region = 'us-east-1'] = arn.split(':');
+  return { host: partition === 'aws-cn' ? 'console.amazonaws.cn' : partition === 'aws-us-gov' ? 'console.amazonaws-us-gov.com' : 'console.aws.amazon.com', region };
+}
+
+/** An execution in the Step Functions console. */
+export function executionConsoleUrl(executionArn: string): string {
+  const { host, region } = consoleOf(executionArn);
+  return `https://${region}.${host}/states/home?region=${region}#/v2/executions/details/${executionArn}`;
+}
+
+/** Console links for an execution ARN and an s3://bucket/key location (in the execution's region). */
 export function consoleLinks(executionId: string, reportLocation: string): { execution: string; report: string } {
-  const [, partition = 'aws', , region = 'us-east-1'] = executionId.split(':');
-  const host = partition === 'aws-cn' ? 'console.amazonaws.cn' : partition === 'aws-us-gov' ? 'console.amazonaws-us-gov.com' : 'console.aws.amazon.com';
+  const { host, region } = consoleOf(executionId);
   const s3 = /^s3:\/\/([^/]+)\/(.+)$/.exec(reportLocation);
   return {
-    execution: `https://${region}.${host}/states/home?region=${region}#/v2/executions/details/${executionId}`,
+    execution: executionConsoleUrl(executionId),
     report: s3 ? `https://${host}/s3/object/${s3[1]}?region=${region}&prefix=${encodeURIComponent(s3[2]!)}` : reportLocation,
   };
 }

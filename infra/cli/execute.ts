@@ -12,6 +12,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { decision } from '../../functions/domain/approval.ts';
+import { executionConsoleUrl } from '../../functions/domain/run-notice.ts';
 import { DecisionError, sendDecision } from './approval-decision.ts';
 import { S3Client } from '@aws-sdk/client-s3';
 import { ListExecutionsCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
@@ -57,11 +58,6 @@ export interface ExecuteDeps {
 export function executionName(now: Date, suffix: string = randomBytes(3).toString('hex')): string {
   const stamp = now.toISOString().replace(/\.\d+Z$/, 'Z').replace(/[-:]/g, '');
   return `manual-${stamp}-${suffix}`;
-}
-
-export function consoleUrl(executionArn: string): string {
-  const region = arnRegion(executionArn);
-  return `https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${executionArn}`;
 }
 
 function duration(start: Date | undefined, stop: Date | undefined): string {
@@ -122,6 +118,7 @@ export async function execute(argv: string[], deps: ExecuteDeps): Promise<number
     if (!outputs.runBucketName) throw new Error(`stack ${opts.stack} has no RunBucketName output; give --bucket NAME`);
     return outputs.runBucketName;
   };
+  /** An execution named by its ARN, or by its name under this state machine. */
   const executionArnOf = (execution: string) => (execution.startsWith('arn:') ? execution : `${unqualified(stateMachineArn).replace(':stateMachine:', ':execution:')}:${execution}`);
   if (opts.decide) {
     const { execution, status, reason } = opts.decide;
@@ -132,7 +129,7 @@ export async function execute(argv: string[], deps: ExecuteDeps): Promise<number
       const sent = decision(status, by ?? 'unknown caller', reason, (deps.now ?? (() => new Date()))());
       await sendDecision({ sfn, store: new S3RunStore(await runBucket(), deps.clients.s3(region)) }, executionArn, sent);
       write(status === 'approved' ? `Approved the plan of ${executionArn} as ${sent.by}: the run goes on.` : `Rejected the plan of ${executionArn} as ${sent.by}: the run ends without changes.`);
-      write(`  Console: ${consoleUrl(executionArn)}`);
+      write(`  Console: ${executionConsoleUrl(executionArn)}`);
       return 0;
     } catch (err) {
       writeError(`Cannot ${status === 'approved' ? 'approve' : 'reject'} ${executionArn}: ${err instanceof DecisionError ? err.message : errorText(err)}`);
@@ -151,7 +148,7 @@ export async function execute(argv: string[], deps: ExecuteDeps): Promise<number
         }
         executionArn = executions[0].executionArn;
       } else {
-        executionArn = execution.startsWith('arn:') ? execution : `${unqualified(stateMachineArn).replace(':stateMachine:', ':execution:')}:${execution}`;
+        executionArn = executionArnOf(execution);
       }
       const rows = (await explainRun(new S3RunStore(await runBucket(), deps.clients.s3(region)), executionArn)).filter((r) => !onlyFailed || r.outcome === 'failed');
       write(json ? JSON.stringify({ executionId: executionArn, indexes: rows }, null, 2) : `${executionArn}\n\n${formatExplain(rows)}`);
@@ -162,7 +159,7 @@ export async function execute(argv: string[], deps: ExecuteDeps): Promise<number
     }
   }
   if (opts.retryFailed) {
-    const earlierArn = opts.retryFailed.startsWith('arn:') ? opts.retryFailed : `${unqualified(stateMachineArn).replace(':stateMachine:', ':execution:')}:${opts.retryFailed}`;
+    const earlierArn = executionArnOf(opts.retryFailed);
     let plan: RetryPlan;
     try {
       const bucket = await runBucket();
@@ -195,7 +192,7 @@ export async function execute(argv: string[], deps: ExecuteDeps): Promise<number
   }
   write(`Started execution ${name}${opts.input['dryRun'] === true ? ' (dry run)' : ''}`);
   write(`  ARN:     ${executionArn}`);
-  write(`  Console: ${consoleUrl(executionArn)}`);
+  write(`  Console: ${executionConsoleUrl(executionArn)}`);
   if (!opts.wait) return 0;
 
   write(`Following it every ${opts.pollSeconds} s (Ctrl-C stops following, not the execution)…`);
@@ -203,7 +200,7 @@ export async function execute(argv: string[], deps: ExecuteDeps): Promise<number
   try {
     result = await followExecution({ sfn }, executionArn, { sleep: deps.sleep, write, pollSeconds: opts.pollSeconds });
   } catch (err) {
-    writeError(`Lost track of the execution: ${errorText(err)}. See it in the console: ${consoleUrl(executionArn)}`);
+    writeError(`Lost track of the execution: ${errorText(err)}. See it in the console: ${executionConsoleUrl(executionArn)}`);
     return 1;
   }
 
