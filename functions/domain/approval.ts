@@ -111,6 +111,12 @@ export function parseDecision(v: unknown): ApprovalDecision {
   return { status: status as ApprovalStatus, by: text('by'), at: new Date(at).toISOString(), reason: text('reason') };
 }
 
+/** A decision in words: "approved by <who> at <when> (<why>)", or "timed out at <when>". */
+export function describeDecision(a: ApprovalDecision): string {
+  if (a.status === 'timedOut') return `timed out at ${a.at}`;
+  return `${a.status} by ${a.by ?? 'unknown'} at ${a.at}${a.reason ? ` (${a.reason})` : ''}`;
+}
+
 /** The decision an operator sends (the output of SendTaskSuccess). */
 export function decision(status: 'approved' | 'rejected', by: string, reason: string | null, at = new Date()): ApprovalDecision {
   return { status, by, at: at.toISOString(), reason: reason && reason.trim() !== '' ? reason.trim().slice(0, MAX_REASON) : null };

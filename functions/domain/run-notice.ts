@@ -4,6 +4,7 @@
  * is one line of plain text without double quotes, so it reads the same whether EventBridge
  * escapes it into a JSON string or inserts it as it is.
  */
+import { describeDecision } from './approval.ts';
 import type { RunReport } from './report.ts';
 
 export interface RunNotice {
@@ -79,9 +80,7 @@ export function runNotice(report: RunReport, reportLocation: string): RunNotice 
         ? 'Latency regressions: none'
         : `Latency regressions: ${report.regressions.slice(0, NAMED_IN_NOTICE).map((r) => `${r.name ?? r.id} ${r.before} ms to ${r.after} ms (${pct(r.before, r.after)})`).join('; ')}${named(report.regressions.length)}`,
     ),
-    approval: noticeLine(
-      a === null ? 'Approval: not required' : a.status === 'timedOut' ? `Approval: timed out at ${a.at}, nothing changed` : `Approval: ${a.status} by ${a.by ?? 'unknown'} at ${a.at}${a.reason ? ` (${a.reason})` : ''}`,
-    ),
+    approval: noticeLine(a === null ? 'Approval: not required' : `Approval: ${describeDecision(a)}${a.status === 'timedOut' ? ', nothing changed' : ''}`),
     execution: links.execution,
     report: noticeLine(`${links.report} (${reportLocation})`),
   };

@@ -4,6 +4,7 @@
  * latency before and after, the median change of the indexes' latency and the regressions.
  */
 import type { Outcome, RunReport } from '../../functions/domain/report.ts';
+import { describeDecision } from '../../functions/domain/approval.ts';
 
 const ORDER: Record<Outcome, number> = { failed: 0, skipped: 1, planned: 2, optimized: 3 };
 
@@ -40,11 +41,7 @@ export function formatReportTable(report: RunReport, options: { reasonWidth?: nu
     `${s.total} indexes: ${s.optimized} optimized, ${s.skipped} skipped, ${s.failed} failed` + (s.planned ? `, ${s.planned} planned${report.dryRun ? ' (dry run)' : ''}` : ''),
   );
   const a = report.approval;
-  if (a) {
-    lines.push(a.status === 'timedOut'
-      ? `Approval: timed out at ${a.at}; nothing was changed`
-      : `Approval: ${a.status} by ${a.by ?? 'unknown'} at ${a.at}${a.reason ? ` (${a.reason})` : ''}${a.status === 'rejected' ? '; nothing was changed' : ''}`);
-  }
+  if (a) lines.push(`Approval: ${describeDecision(a)}${a.status === 'approved' ? '' : '; nothing was changed'}`);
   if (!report.dryRun && (!a || a.status === 'approved')) {
     lines.push(`Query latency: before ${ms(report.queryLatencyMs.before)}${rate(report.throughputRate.before)}, after ${ms(report.queryLatencyMs.after)}${rate(report.throughputRate.after)}`);
     const median = report.medianIndexLatencyChange;
