@@ -1,14 +1,14 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { AUDIT_DETAIL_TYPE, AUDIT_SOURCE, type AuditEvent } from './audit-event.ts';
+import { lazily } from '../shared/lazily.ts';
 
 /** PutEvents takes at most 10 entries per call. */
 const BATCH = 10;
 
 let client: { endpoint: string | undefined; eventBridge: EventBridgeClient } | undefined;
-let sdk: Promise<typeof import('@aws-sdk/client-eventbridge')> | undefined;
-// Loaded when events first go to a bus, not at import: a cold start pays for the client when it uses it.
-const eventBridgeSdk = () => (sdk ??= import('@aws-sdk/client-eventbridge'));
+// When events first go to a bus.
+const eventBridgeSdk = lazily(() => import('@aws-sdk/client-eventbridge'));
 
 /**
  * Every audit event goes to the function's log (so CloudWatch Logs alone is a complete audit

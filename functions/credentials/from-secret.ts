@@ -2,6 +2,7 @@ import { BaseProvider } from '@aws-lambda-powertools/parameters/base';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CredentialsConfigError } from './errors.ts';
 import { ENV_HOST_FIELDS, hostsFrom, type GenesysConfig, type HostHints } from './genesys-config.ts';
+import { lazily } from '../shared/lazily.ts';
 
 /**
  * In AWS: the OAuth client lives in one Secrets Manager secret,
@@ -19,9 +20,8 @@ export interface SecretSourceOptions {
 }
 
 type SecretsManagerSdk = typeof import('@aws-sdk/client-secrets-manager');
-let sdk: Promise<SecretsManagerSdk> | undefined;
-// Loaded on the first read, not at import: a cold start pays for the client when it uses it.
-const secretsManager = () => (sdk ??= import('@aws-sdk/client-secrets-manager'));
+// On the first read.
+const secretsManager = lazily(() => import('@aws-sdk/client-secrets-manager'));
 
 /**
  * Powertools' SecretsProvider, on the SDK as loaded above: the same base (the cache, maxAge,

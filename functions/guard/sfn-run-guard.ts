@@ -1,9 +1,9 @@
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import { verdict, type GuardRequest, type GuardVerdict, type RunGuard, type RunningExecution } from './run-guard.ts';
+import { lazily } from '../shared/lazily.ts';
 
-let sdk: Promise<typeof import('@aws-sdk/client-sfn')> | undefined;
-// Loaded on the first check, not at import: a cold start pays for the client when it uses it (dry runs never do).
-const sfnSdk = () => (sdk ??= import('@aws-sdk/client-sfn'));
+// On the first check (a dry run never makes one).
+const sfnSdk = lazily(() => import('@aws-sdk/client-sfn'));
 
 /** In AWS: the RUNNING executions of this state machine, from Step Functions itself. */
 export class StepFunctionsRunGuard implements RunGuard {

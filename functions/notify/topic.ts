@@ -4,15 +4,15 @@
  */
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { messageBody, notificationFormat } from './format.ts';
+import { lazily } from '../shared/lazily.ts';
 
 export class NotificationTopicError extends Error {
   override name = 'Config.NotificationTopic';
 }
 
 let client: { endpoint: string | undefined; sns: SNSClient } | undefined;
-let sdk: Promise<typeof import('@aws-sdk/client-sns')> | undefined;
-// Loaded on the first message, not at import: a cold start pays for the client when it uses it.
-const snsSdk = () => (sdk ??= import('@aws-sdk/client-sns'));
+// On the first message.
+const snsSdk = lazily(() => import('@aws-sdk/client-sns'));
 
 export async function publishToTopic(message: { subject: string; text: string }, env: NodeJS.ProcessEnv = process.env): Promise<string> {
   const topicArn = env['NOTIFICATION_TOPIC_ARN'];

@@ -1,9 +1,9 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { takeSlots, type SlotClock } from './pacer.ts';
+import { lazily } from '../shared/lazily.ts';
 
-let sdk: Promise<typeof import('@aws-sdk/client-dynamodb')> | undefined;
-// Loaded on the first reservation, not at import: a cold start pays for the client when it uses it.
-const dynamodb = () => (sdk ??= import('@aws-sdk/client-dynamodb'));
+// On the first reservation.
+const dynamodb = lazily(() => import('@aws-sdk/client-dynamodb'));
 
 /** The item outlives any run, then goes: DynamoDB TTL, in seconds. */
 const KEEP_SECONDS = 86_400;

@@ -7,6 +7,7 @@
  * no read first), forgotten after FORGET_AFTER_DAYS without a longer refresh.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { lazily } from '../shared/lazily.ts';
 
 export interface RefreshMemory {
   /** The longest refresh seen recently, in seconds, or null when none is known. */
@@ -20,9 +21,8 @@ export const FORGET_AFTER_DAYS = 30;
 /** No table: nothing remembered, every first read at the settle time. */
 export const NO_MEMORY: RefreshMemory = { expected: async () => null, observe: async () => undefined };
 
-let sdk: Promise<typeof import('@aws-sdk/client-dynamodb')> | undefined;
-// Loaded when first used, like the slot clock's: a cold start pays only for what it calls.
-const dynamodb = () => (sdk ??= import('@aws-sdk/client-dynamodb'));
+// On the first read or observation, like the slot clock's.
+const dynamodb = lazily(() => import('@aws-sdk/client-dynamodb'));
 
 export class DynamoDbRefreshMemory implements RefreshMemory {
   private readonly table: string;
