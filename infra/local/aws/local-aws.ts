@@ -18,6 +18,7 @@ import S3rver from 's3rver';
 import { parseAwsRequest, serviceOf, type ParsedRequest } from './aws-request.ts';
 import { eventOf, rulesOf, type EventRule, type PutEventsEntry } from './event-rules.ts';
 import type { IamAuthorizer } from './iam.ts';
+import { escapeXml, unescapeXml } from './xml.ts';
 import { notifications, type Authorize } from './notifications.ts';
 import { queryError, queryReply } from './query-protocol.ts';
 import { busNameOf, type LocalResources } from './resources.ts';
@@ -137,7 +138,7 @@ const CALLBACK_ERRORS = {
 function s3Error(res: ServerResponse, status: number, code: string, message: string): void {
   res.statusCode = status;
   res.setHeader('content-type', 'application/xml');
-  res.end(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</Message><RequestId>${randomUUID()}</RequestId></Error>`);
+  res.end(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${escapeXml(message)}</Message><RequestId>${randomUUID()}</RequestId></Error>`);
 }
 
 function proxy(req: IncomingMessage, res: ServerResponse, body: Buffer, port: number, stripAuth: boolean): void {
@@ -161,8 +162,6 @@ function proxy(req: IncomingMessage, res: ServerResponse, body: Buffer, port: nu
 
 /** S3's page size for ListObjectsV2. */
 const S3_MAX_KEYS = 1000;
-const xmlUnescape = (v: string) => v.replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
-const xmlEscape = (v: string) => v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /**
  * ListObjectsV2 with S3's paging. s3rver makes its V2 continuation tokens with DES, which current
@@ -187,13 +186,13 @@ function listObjectsV2(res: ServerResponse, url: URL, port: number): void {
     }
     const page = body.match(/<Contents>[\s\S]*?<\/Contents>/g) ?? [];
     const truncated = /<IsTruncated>true<\/IsTruncated>/.test(body);
-    const lastKey = page.length ? xmlUnescape(/<Key>([\s\S]*?)<\/Key>/.exec(page[page.length - 1]!)![1]!) : '';
+    const lastKey = page.length ? unescapeXml(/<Key>([\s\S]*?)<\/Key>/.exec(page[page.length - 1]!)![1]!) : '';
     const bucket = url.pathname.split('/')[1] ?? '';
     const xml =
       '<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' +
-      `<Name>${xmlEscape(bucket)}</Name><Prefix>${xmlEscape(q.get('prefix') ?? '')}</Prefix><KeyCount>${page.length}</KeyCount>` +
+      `<Name>${escapeXml(bucket)}</Name><Prefix>${escapeXml(q.get('prefix') ?? '')}</Prefix><KeyCount>${page.length}</KeyCount>` +
       `<MaxKeys>${maxKeys}</MaxKeys><IsTruncated>${truncated}</IsTruncated>` +
-      (token ? `<ContinuationToken>${xmlEscape(token)}</ContinuationToken>` : '') +
+      (token ? `<ContinuationToken>${escapeXml(token)}</ContinuationToken>` : '') +
       (truncated ? `<NextContinuationToken>${Buffer.from(lastKey, 'utf8').toString('base64url')}</NextContinuationToken>` : '') +
       `${page.join('')}</ListBucketResult>`;
     res.writeHead(200, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(xml) });

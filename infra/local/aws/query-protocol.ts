@@ -5,10 +5,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
+import { escapeXml } from './xml.ts';
 
 const SNS_XMLNS = 'http://sns.amazonaws.com/doc/2010-03-31/';
 
-const escapeXml = (v: string) => v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /** The parameters of a query request, from its body and its URL (the SDK sends them in the body). */
 export function queryParams(url: URL, body: Buffer): URLSearchParams {
