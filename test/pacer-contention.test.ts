@@ -13,7 +13,11 @@ import { ConditionalCheckFailedException, CreateTableCommand, DynamoDBClient, Ge
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbSlotClock, SlotClockContentionError } from '../functions/pacing/dynamodb-slot-clock.ts';
-import { EARLY_MS, Pacer, slotIntervalMs, type SlotClock } from '../functions/pacing/pacer.ts';
+import { CONTENDED_WAIT_SECONDS, EARLY_MS, Pacer, slotIntervalMs, type SlotClock } from '../functions/pacing/pacer.ts';
+import { optimizeIndex, type OptimizeRequest } from '../functions/steps/optimize-index.ts';
+import type { GenesysClient } from '../functions/genesys/client.ts';
+import { DEFAULT_DIRECTIVES } from '../functions/domain/directives.ts';
+import { DEFAULT_RETRIES } from '../functions/domain/execution-input.ts';
 
 // dynalite ships no types: it is loaded as the CommonJS module it is.
 const dynalite = createRequire(import.meta.url)('dynalite') as (options: { createTableMs?: number }) => Server;
@@ -307,6 +311,58 @@ describe('DynamoDbSlotClock backing off from conflicts', () => {
     // Far more attempts than the 25 immediate retries it used to allow, each wait within the 1 s cap.
     expect(ddb.commandCalls(PutItemCommand).length).toBeGreaterThan(30);
     expect(Math.max(...t.sleeps)).toBeLessThanOrEqual(1_000);
+  });
+
+  it('a first reservation that gives up costs its index a Wait and another try, not its run: nothing called, nothing failed', async () => {
+    const jitter = seeded(11);
+    const { t, clock, ddb } = fakeTime(jitter);
+    let contended = true;
+    ddb.on(PutItemCommand).callsFake(() => {
+      t.now += 5;
+      if (contended) throw conflict();
+      return {};
+    });
+    const waits: number[] = [];
+    for (let seed = 0; seed < 20; seed++) {
+      const pacer = new Pacer(clock, 'genesys-api#abc', 150, () => t.now, seeded(seed));
+      const pace = await pacer.reserve(2);
+      expect(pace).toMatchObject({ callNow: false, reserved: false });
+      waits.push((pace as { waitSeconds: number }).waitSeconds);
+    }
+    // Spread over 1–5 s, so the contenders do not come back together.
+    expect(Math.min(...waits)).toBeGreaterThanOrEqual(1);
+    expect(Math.max(...waits)).toBeLessThanOrEqual(CONTENDED_WAIT_SECONDS);
+    expect(new Set(waits).size).toBeGreaterThan(2);
+
+    // Through the optimize step: the retry holds no slot, so the next invocation reserves again,
+    // and only then calls.
+    const calls: string[] = [];
+    const client = {
+      getHealth: async () => (calls.push('health'), { state: 'reported', health: { status: 'green' } }),
+      putOptimization: async () => (calls.push('put'), { status: 202 }),
+    } as unknown as GenesysClient;
+    const pacer = new Pacer(clock, 'genesys-api#abc', 150, () => t.now);
+    const req: OptimizeRequest = {
+      indexId: 'x',
+      directives: DEFAULT_DIRECTIVES,
+      healthCheckBeforePut: true,
+      timing: { settleSeconds: 0, healthPollSeconds: 1, healthTimeoutSeconds: 30 },
+      retries: DEFAULT_RETRIES,
+      progress: { attempts: 0, prechecked: false },
+    };
+    const first = await optimizeIndex(client, req, pacer, undefined, () => t.now);
+    expect(first).toMatchObject({ status: 'retry', cause: 'paced', slotReserved: false, attempts: 0 });
+    expect(calls).toEqual([]);
+    contended = false;
+    const second = await optimizeIndex(client, { ...req, progress: first as OptimizeRequest['progress'] }, pacer, undefined, () => t.now);
+    expect(second).toMatchObject({ status: 'accepted', attempts: 1 });
+    expect(calls).toEqual(['health', 'put']);
+  });
+
+  it('a clock error that is not contention still fails the reservation', async () => {
+    const { clock, ddb } = fakeTime(Math.random);
+    ddb.on(PutItemCommand).rejects(new Error('AccessDeniedException'));
+    await expect(new Pacer(clock, 'org', 150).reserve(1)).rejects.toThrow('AccessDeniedException');
   });
 
   it('does not retry what is not a conflict', async () => {

@@ -1,5 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { takeSlots, type SlotClock } from './pacer.ts';
+import { SlotClockContentionError, takeSlots, type SlotClock } from './pacer.ts';
 import { lazily } from '../shared/lazily.ts';
 
 // On the first reservation.
@@ -23,10 +23,7 @@ export interface ConflictBackoff {
   now: () => number;
 }
 
-/** The clock's item stayed contended for longer than any real burst lasts. */
-export class SlotClockContentionError extends Error {
-  override name = 'Pacer.Contention';
-}
+export { SlotClockContentionError };
 
 export const DEFAULT_BACKOFF: ConflictBackoff = {
   baseMs: 20,
@@ -49,7 +46,8 @@ export const DEFAULT_BACKOFF: ConflictBackoff = {
  * in [0, bound], the bound starting at 20 ms and doubling with each further conflict in a row,
  * up to 1 s. That spreads the losers out, so each round has few contenders. What bounds it is
  * time, not a count: only after 20 s of uninterrupted conflict (a third of the Genesys-calling
- * functions' shortest timeout, 60 s) does it give up, with a Pacer.Contention error saying so;
+ * functions' shortest timeout, 60 s) does it give up, with a Pacer.Contention error saying so
+ * (a reservation made before any call then waits in the state machine and asks again: Pacer.reserve);
  * under any real contention the item is free again long before that (test/pacer-contention.test.ts).
  *
  * Time moves on while it backs off, so each attempt books from the time it is made (`earliestMs`

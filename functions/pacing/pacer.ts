@@ -43,16 +43,32 @@ export function takeSlots(taken: readonly number[], count: number, intervalMs: n
   return { start, taken: [...live, ...mine].sort((a, b) => a - b) };
 }
 
+/** The clock's item stayed contended for longer than any real burst lasts. */
+export class SlotClockContentionError extends Error {
+  override name = 'Pacer.Contention';
+}
+
 /** The shared clock: the slots taken, changed atomically. */
 export interface SlotClock {
   /**
    * Takes the first `count` consecutive free slots starting no earlier than `earliestMs`;
-   * returns the first slot's time (epoch ms).
+   * returns the first slot's time (epoch ms). Throws SlotClockContentionError when it could not
+   * get its turn at the clock at all.
    */
   reserve(key: string, count: number, intervalMs: number, earliestMs: number, nowMs: number): Promise<number>;
 }
 
-export type PaceDecision = { callNow: true } | { callNow: false; slotMs: number; waitSeconds: number };
+/**
+ * Call now; or wait `waitSeconds` (a Wait state) and call then, on the slot reserved (`reserved`);
+ * or, when the clock was too contended to reserve anything, wait and ask again (`reserved: false`).
+ */
+export type PaceDecision = { callNow: true } | { callNow: false; reserved: true; slotMs: number; waitSeconds: number } | { callNow: false; reserved: false; waitSeconds: number };
+
+/**
+ * A reservation that found the clock contended for that long waits in the state machine, for
+ * 1 to this many seconds (spread at random, so the contenders do not come back together).
+ */
+export const CONTENDED_WAIT_SECONDS = 5;
 
 export class Pacer {
   private readonly clock: SlotClock;
@@ -60,24 +76,37 @@ export class Pacer {
   private readonly intervalMs: number;
   private readonly now: () => number;
 
-  constructor(clock: SlotClock, key: string, budgetPerMinute: number, now: () => number = Date.now) {
+  private readonly random: () => number;
+
+  constructor(clock: SlotClock, key: string, budgetPerMinute: number, now: () => number = Date.now, random: () => number = Math.random) {
     this.clock = clock;
     this.key = key;
     this.intervalMs = slotIntervalMs(budgetPerMinute);
     this.now = now;
+    this.random = random;
   }
 
   /**
    * Reserves `calls` slots no earlier than `earliestMs` (default now). Call now when the first
    * slot is at most EARLY_MS away; otherwise wait (a Wait state) and call when it comes.
+   *
+   * Nothing has been called yet, so a clock too contended to answer costs this caller a Wait and
+   * another try, not its index: every Map child reserves here as it starts, and with hundreds
+   * starting together one of them can lose every conflict for the clock's whole patience.
    */
   async reserve(calls: number, earliestMs?: number): Promise<PaceDecision> {
     const asked = this.now();
-    const slotMs = await this.clock.reserve(this.key, calls, this.intervalMs, Math.max(asked, earliestMs ?? asked), asked);
+    let slotMs: number;
+    try {
+      slotMs = await this.clock.reserve(this.key, calls, this.intervalMs, Math.max(asked, earliestMs ?? asked), asked);
+    } catch (err) {
+      if (!(err instanceof SlotClockContentionError)) throw err;
+      return { callNow: false, reserved: false, waitSeconds: 1 + Math.floor(this.random() * CONTENDED_WAIT_SECONDS) };
+    }
     // The clock may take a while to answer (conflicts back off): the Wait starts when it has.
     const now = this.now();
     if (slotMs - now <= EARLY_MS) return { callNow: true };
-    return { callNow: false, slotMs, waitSeconds: Math.max(1, Math.ceil((slotMs - now - EARLY_MS) / 1000)) };
+    return { callNow: false, reserved: true, slotMs, waitSeconds: Math.max(1, Math.ceil((slotMs - now - EARLY_MS) / 1000)) };
   }
 
   /**

@@ -47,7 +47,7 @@ export async function fetchInventory(
         const pace = await pacer.reserve(1);
         if (!pace.callNow) {
           await store.putJson(key, collector.snapshot());
-          return { status: 'retry', cause: 'paced', attempts, throttled, resume: true, slotReserved: true, waitSeconds: pace.waitSeconds, reason: 'waiting for its turn in the API budget' };
+          return { status: 'retry', cause: 'paced', attempts, throttled, resume: true, slotReserved: pace.reserved, waitSeconds: pace.waitSeconds, reason: 'waiting for its turn in the API budget' };
         }
       }
       slotReserved = false;

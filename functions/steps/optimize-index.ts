@@ -72,7 +72,7 @@ export async function optimizeIndex(
         cause: 'paced',
         attempts: req.progress.attempts,
         prechecked,
-        slotReserved: true,
+        slotReserved: pace.reserved,
         throttled: req.progress.throttled ?? 0,
         before,
         waitSeconds: pace.waitSeconds,

@@ -26,7 +26,7 @@ export async function probeLatency(client: GenesysClient, retries: Retries, prog
   if (!progress.slotReserved) {
     const pace = await pacer.reserve(1);
     if (!pace.callNow) {
-      return { status: 'retry', cause: 'paced', attempts: progress.attempts, throttled: progress.throttled ?? 0, slotReserved: true, waitSeconds: pace.waitSeconds, reason: 'waiting for its turn in the API budget' };
+      return { status: 'retry', cause: 'paced', attempts: progress.attempts, throttled: progress.throttled ?? 0, slotReserved: pace.reserved, waitSeconds: pace.waitSeconds, reason: 'waiting for its turn in the API budget' };
     }
   }
   const attempts = progress.attempts + 1;
