@@ -40,6 +40,7 @@ describe('execution input', () => {
     for (const raw of [{}, undefined, null]) {
       const config = parseExecutionInput(raw);
       expect(config).toEqual({
+        org: null,
         dryRun: false,
         approval: { required: false, timeoutHours: 24 },
         indexIds: null,
@@ -55,6 +56,27 @@ describe('execution input', () => {
         maxConcurrency: 63,
       });
     }
+  });
+
+  it('org: required and one of the names where the deployment manages several orgs, refused where it manages one', () => {
+    const ORGS = ['prod-eu', 'test-us'];
+    const orgError = (raw: unknown, orgs: string[] | null) => {
+      try {
+        parseExecutionInput(raw, orgs);
+      } catch (err) {
+        if (err instanceof InputError) return err;
+        throw err;
+      }
+      throw new Error('expected an InputError');
+    };
+    expect(parseExecutionInput({ org: 'test-us' }, ORGS).org).toBe('test-us');
+    expect(orgError({}, ORGS)).toMatchObject({ field: 'org', message: 'org: is required: this deployment manages several orgs (prod-eu, test-us)' });
+    expect(orgError({ org: 'prod-us' }, ORGS)).toMatchObject({ field: 'org', message: 'org: unknown org "prod-us"; this deployment\'s orgs: prod-eu, test-us' });
+    expect(orgError({ org: 7 }, ORGS)).toMatchObject({ field: 'org', message: expect.stringMatching(/must be the name of one of this deployment's orgs, got number 7/) });
+    expect(orgError({ org: 'prod-eu' }, null)).toMatchObject({ field: 'org', message: expect.stringMatching(/single org/) });
+    // Many orgs: the message names ten and the count, not all of them.
+    const many = Array.from({ length: 40 }, (_, i) => `org-${i}`);
+    expect(orgError({ org: 'nope' }, many).message).toMatch(/org-0, .*org-9, … \(40 in all\)$/);
   });
 
   it('keeps given values and merges partial objects with defaults', () => {

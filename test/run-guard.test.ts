@@ -14,26 +14,34 @@ import { startSimulator } from '../infra/simulator/server.ts';
 
 const SM = 'arn:aws:states:eu-west-1:123456789012:stateMachine:Optimizer';
 const exec = (name: string) => `arn:aws:states:eu-west-1:123456789012:execution:Optimizer:${name}`;
-const me = { executionId: exec('b'), startTime: '2026-11-24T10:00:00.000Z' };
+const me = { executionId: exec('b'), startTime: '2026-11-24T10:00:00.000Z', org: null };
 
 describe('run guard decision', () => {
   it('gives way only to an earlier real run', () => {
     expect(verdict(me, [])).toEqual({ proceed: true });
-    expect(verdict(me, [{ executionId: exec('a'), startTime: '2026-11-24T09:00:00.000Z', dryRun: false }])).toEqual({
+    expect(verdict(me, [{ executionId: exec('a'), startTime: '2026-11-24T09:00:00.000Z', dryRun: false, org: null }])).toEqual({
       proceed: false,
       runningExecution: exec('a'),
       startedAt: '2026-11-24T09:00:00.000Z',
     });
     // A later run, a dry run and this run itself never block.
-    expect(verdict(me, [{ executionId: exec('c'), startTime: '2026-11-24T11:00:00.000Z', dryRun: false }])).toEqual({ proceed: true });
-    expect(verdict(me, [{ executionId: exec('a'), startTime: '2026-11-24T09:00:00.000Z', dryRun: true }])).toEqual({ proceed: true });
-    expect(verdict(me, [{ ...me, dryRun: false }])).toEqual({ proceed: true });
+    expect(verdict(me, [{ executionId: exec('c'), startTime: '2026-11-24T11:00:00.000Z', dryRun: false, org: null }])).toEqual({ proceed: true });
+    expect(verdict(me, [{ executionId: exec('a'), startTime: '2026-11-24T09:00:00.000Z', dryRun: true, org: null }])).toEqual({ proceed: true });
+    expect(verdict(me, [{ ...me, dryRun: false, org: null }])).toEqual({ proceed: true });
+  });
+
+  it("in a fleet, gives way only to an earlier real run of the same org", () => {
+    const prod = { ...me, org: 'prod-eu' };
+    const earlier = { executionId: exec('a'), startTime: '2026-11-24T09:00:00.000Z', dryRun: false };
+    expect(verdict(prod, [{ ...earlier, org: 'test-us' }])).toEqual({ proceed: true });
+    expect(verdict(prod, [{ ...earlier, org: null }])).toEqual({ proceed: true });
+    expect(verdict(prod, [{ ...earlier, org: 'prod-eu' }]).proceed).toBe(false);
   });
 
   it('breaks a tie of start times by execution id, so exactly one of two runs goes on', () => {
-    const a = { executionId: exec('a'), startTime: me.startTime };
-    expect(verdict(me, [{ ...a, dryRun: false }]).proceed).toBe(false);
-    expect(verdict(a, [{ ...me, dryRun: false }]).proceed).toBe(true);
+    const a = { executionId: exec('a'), startTime: me.startTime, org: null };
+    expect(verdict(me, [{ ...a, dryRun: false, org: null }]).proceed).toBe(false);
+    expect(verdict(a, [{ ...me, dryRun: false, org: null }]).proceed).toBe(true);
   });
 });
 
@@ -74,6 +82,20 @@ describe('Step Functions run guard', () => {
     sfn.on(DescribeExecutionCommand).resolves({ input: '{"dryRun": true}' });
     expect(await new StepFunctionsRunGuard(SM, new SFNClient({ region: 'eu-west-1' })).check(me)).toEqual({ proceed: true });
   });
+
+  it("reads each earlier run's org from its input: another org's run never blocks", async () => {
+    sfn.on(ListExecutionsCommand).resolves({
+      executions: [
+        { executionArn: exec('other'), stateMachineArn: SM, name: 'other', status: 'RUNNING', startDate: new Date('2026-11-24T08:00:00Z') },
+        { executionArn: exec('same'), stateMachineArn: SM, name: 'same', status: 'RUNNING', startDate: new Date('2026-11-24T09:00:00Z') },
+      ],
+    });
+    sfn.on(DescribeExecutionCommand, { executionArn: exec('other') }).resolves({ input: '{"org": "test-us"}' });
+    sfn.on(DescribeExecutionCommand, { executionArn: exec('same') }).resolves({ input: '{"org": "prod-eu", "dryRun": false}' });
+    const guard = new StepFunctionsRunGuard(SM, new SFNClient({ region: 'eu-west-1' }));
+    expect(await guard.check({ ...me, org: 'prod-eu' })).toEqual({ proceed: false, runningExecution: exec('same'), startedAt: '2026-11-24T09:00:00.000Z' });
+    expect(await guard.check({ ...me, org: 'eu-2' })).toEqual({ proceed: true });
+  });
 });
 
 describe('run guard in a local run', () => {
@@ -96,7 +118,7 @@ describe('run guard in a local run', () => {
       expect(blocked.output).toMatchObject({ outcome: 'already-running', runningExecution: earlier });
       expect(sim.requests).toHaveLength(0);
       // A dry run is never held back.
-      const dry = await runLocally({ input: { dryRun: true }, target, storeDir: dir, aws, synthesized, onLogLine: () => {} });
+      const dry = await runLocally({ input: { dryRun: true, org: null }, target, storeDir: dir, aws, synthesized, onLogLine: () => {} });
       expect(dry.report?.summary).toMatchObject({ total: 1, planned: 1 });
     } finally {
       await aws.close();

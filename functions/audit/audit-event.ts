@@ -10,6 +10,8 @@ export type AuditAction = 'approval_requested' | 'optimization_trigger' | 'healt
 export interface AuditEvent {
   timestamp: string;
   executionId: string;
+  /** The run's org in a deployment that manages several; null in a single-org one. */
+  org: string | null;
   indexId: string | null;
   action: AuditAction;
   status: string;
@@ -38,6 +40,7 @@ export const AUDIT_DETAIL_TYPE: Record<AuditAction, string> = {
 export function auditEvent(fields: Partial<AuditEvent> & Pick<AuditEvent, 'executionId' | 'action' | 'status'>): AuditEvent {
   return {
     timestamp: new Date().toISOString(),
+    org: null,
     indexId: null,
     latencyMs: null,
     throughputRate: null,

@@ -7,6 +7,7 @@ import type { OptimizationDirectives } from '../genesys/client.ts';
 import { DEFAULT_DIRECTIVES } from './directives.ts';
 import { InputError } from './input-error.ts';
 import { longestFirstReadDelay } from './refresh-timing.ts';
+import { ORG_NAME } from './orgs.ts';
 
 export interface Policy {
   maxShards: number;
@@ -62,6 +63,8 @@ export function approvalTimeoutSeconds(approval: Approval): number {
 }
 
 export interface RunConfig {
+  /** The org this run optimizes, in a deployment that manages several (the `orgs` stack setting); null in a single-org one. */
+  org: string | null;
   dryRun: boolean;
   approval: Approval;
   /** Only these indexes; null means every index of the org. */
@@ -215,7 +218,7 @@ function parseDirectives(v: unknown): OptimizationDirectives {
   };
 }
 
-export const INPUT_FIELDS = ['dryRun', 'indexIds', 'policy', 'directives', 'timing', 'retries', 'safety', 'apiBudgetPerMinute', 'maxConcurrency', 'retryOf', 'approval'] as const;
+export const INPUT_FIELDS = ['dryRun', 'indexIds', 'policy', 'directives', 'timing', 'retries', 'safety', 'apiBudgetPerMinute', 'maxConcurrency', 'retryOf', 'approval', 'org'] as const;
 
 /** An execution ARN: what `retryOf` names. */
 const EXECUTION_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[A-Za-z0-9_/-]{1,160}:[A-Za-z0-9_.-]{1,80}$/;
@@ -235,7 +238,24 @@ function parseApproval(v: unknown): Approval {
   return { required: booleanAt(o, 'required', 'approval', false), timeoutHours: hours };
 }
 
-export function parseExecutionInput(raw: unknown): RunConfig {
+/**
+ * `org`: required where the deployment manages several orgs (`orgs`, their names), one of them;
+ * refused where it manages one, since there is no other org it could mean.
+ */
+function parseOrg(v: unknown, orgs: readonly string[] | null): string | null {
+  const listed = (names: readonly string[]) => (names.length > 10 ? `${names.slice(0, 10).join(', ')}, … (${names.length} in all)` : names.join(', '));
+  if (orgs === null) {
+    if (v === undefined || v === null) return null;
+    throw new InputError('org', 'this deployment manages a single org (no orgs setting): leave org out');
+  }
+  if (v === undefined || v === null) throw new InputError('org', `is required: this deployment manages several orgs (${listed(orgs)})`);
+  if (typeof v !== 'string' || !ORG_NAME.test(v)) throw new InputError('org', `must be the name of one of this deployment's orgs, got ${describe(v)}`);
+  if (!orgs.includes(v)) throw new InputError('org', `unknown org ${JSON.stringify(v)}; this deployment's orgs: ${listed(orgs)}`);
+  return v;
+}
+
+/** `orgs`: the names of the deployment's orgs, or null for a single-org deployment (the default). */
+export function parseExecutionInput(raw: unknown, orgs: readonly string[] | null = null): RunConfig {
   // The console's "Start execution" sends {} by default, the CLI may send nothing at all.
   const input = raw === undefined || raw === null ? {} : raw;
   if (!isObject(input)) throw new InputError('input', `must be a JSON object, got ${describe(input)}`);
@@ -287,6 +307,7 @@ export function parseExecutionInput(raw: unknown): RunConfig {
   const apiBudgetPerMinute = numberAt(input, 'apiBudgetPerMinute', '', DEFAULT_API_BUDGET_PER_MINUTE, 3, MAX_API_BUDGET_PER_MINUTE);
 
   return {
+    org: parseOrg(input['org'], orgs),
     dryRun: booleanAt(input, 'dryRun', '', false),
     approval: parseApproval(input['approval']),
     indexIds: parseIndexIds(input['indexIds']),

@@ -30,7 +30,7 @@ export class StepFunctionsRunGuard implements RunGuard {
         // Only earlier runs can block this one, so only they need their input read.
         if (e.startDate.getTime() > Date.parse(request.startTime)) continue;
         const described = await sfn.send(new DescribeExecutionCommand({ executionArn: e.executionArn }));
-        running.push({ executionId: e.executionArn, startTime: e.startDate.toISOString(), dryRun: isDryRun(described.input) });
+        running.push({ executionId: e.executionArn, startTime: e.startDate.toISOString(), ...runOf(described.input) });
       }
       nextToken = page.nextToken;
     } while (nextToken);
@@ -38,10 +38,12 @@ export class StepFunctionsRunGuard implements RunGuard {
   }
 }
 
-function isDryRun(input: string | undefined): boolean {
+/** What the guard needs of another run's input: whether it is a dry run, and its org. */
+function runOf(input: string | undefined): { dryRun: boolean; org: string | null } {
   try {
-    return (JSON.parse(input ?? '{}') as { dryRun?: unknown }).dryRun === true;
+    const o = JSON.parse(input ?? '{}') as { dryRun?: unknown; org?: unknown };
+    return { dryRun: o.dryRun === true, org: typeof o.org === 'string' ? o.org : null };
   } catch {
-    return false;
+    return { dryRun: false, org: null };
   }
 }

@@ -42,6 +42,7 @@ export const handler = taskHandler(logger, 'approval_request', async (event: App
   await emitAudit(log, [
     auditEvent({
       executionId: event.executionId,
+      org: event.org ?? null,
       action: 'approval_requested',
       status: 'waiting',
       reason: `${summary.toOptimize} of ${summary.total} indexes to optimize, ${summary.skipped} skipped; waiting for a decision until ${summary.expiresAt}`,

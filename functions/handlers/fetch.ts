@@ -18,7 +18,7 @@ const logger = createLogger('fetch');
 
 export const handler = taskHandler(logger, 'fetch_inventory', async (event: FetchEvent, log, metrics) => {
   const responses = recordGenesysResponses(log, metrics);
-  const result = await withGenesysClient(sharedCredentials(), clientSettings(responses.onResponse), (client, config) =>
+  const result = await withGenesysClient(sharedCredentials(event.org), clientSettings(responses.onResponse), (client, config) =>
     fetchInventory(client, sharedRunStore(), event.executionId, event.retries, event.progress, pacerFor(config.credentials.clientId, event.apiBudgetPerMinute)),
   );
   if (result.status === 'listed') {

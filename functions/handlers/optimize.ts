@@ -43,7 +43,7 @@ export const handler = taskHandler(logger, 'optimization_trigger', async (event:
     return breaker.stop ? breaker.reason : null;
   };
   try {
-    result = await withGenesysClient(sharedCredentials(), clientSettings(responses.onResponse), (client, config) =>
+    result = await withGenesysClient(sharedCredentials(event.org), clientSettings(responses.onResponse), (client, config) =>
       optimizeIndex(client, event, pacerFor(config.credentials.clientId, event.apiBudgetPerMinute), holdBack, Date.now, () => expectedRefresh(config.credentials.clientId, log)),
     );
   } catch (err) {
@@ -84,6 +84,7 @@ export const handler = taskHandler(logger, 'optimization_trigger', async (event:
   await emitAudit(log, [
     auditEvent({
       executionId: event.executionId,
+      org: event.org ?? null,
       indexId: event.indexId,
       action: 'optimization_trigger',
       status: result.status,

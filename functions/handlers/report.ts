@@ -108,6 +108,7 @@ export const handler = taskHandler(logger, 'report', async (event: ReportEvent, 
     ...report.indexes.map((entry) =>
       auditEvent({
         executionId: event.executionId,
+        org: event.org ?? null,
         indexId: entry.id,
         action: 'optimization_complete',
         status: entry.outcome,
@@ -118,6 +119,7 @@ export const handler = taskHandler(logger, 'report', async (event: ReportEvent, 
     ),
     auditEvent({
       executionId: event.executionId,
+      org: event.org ?? null,
       action: 'run_complete',
       status: report.error ? 'failed' : 'succeeded',
       latencyMs: report.queryLatencyMs.after,

@@ -4,6 +4,7 @@
  */
 import { approvalTimeoutSeconds, parseExecutionInput, type Approval, type RunConfig } from '../domain/execution-input.ts';
 import { buildPlan, type Plan } from '../domain/plan.ts';
+import { orgNamesFromEnv } from '../domain/orgs.ts';
 import type { IndexInventory } from '../genesys/inventory.ts';
 import { runGuardFromEnv, type GuardVerdict } from '../guard/index.ts';
 import { taskHandler, type TaskEvent } from '../shared/invocation.ts';
@@ -45,13 +46,13 @@ const logger = createLogger('validate');
 
 export const handler = taskHandler(logger, 'validate', async (event: ValidateEvent, log): Promise<CheckedInput | PlanSummary> => {
   if (event.action === 'input') {
-    const config = parseExecutionInput(event.input);
+    const config = parseExecutionInput(event.input, orgNamesFromEnv());
     const { indexIds, ...rest } = config;
     const stateConfig: StateConfig = { ...rest, approval: { ...config.approval, timeoutSeconds: approvalTimeoutSeconds(config.approval) }, indexIdCount: indexIds?.length ?? null };
     log.info('execution input accepted', { outcome: 'valid', config: stateConfig });
     // A dry run changes nothing, so it neither waits for nor blocks other runs.
     const guard = config.dryRun ? null : runGuardFromEnv();
-    const verdict: GuardVerdict = guard ? await guard.check({ executionId: event.executionId, startTime: event.startTime }) : { proceed: true };
+    const verdict: GuardVerdict = guard ? await guard.check({ executionId: event.executionId, startTime: event.startTime, org: config.org }) : { proceed: true };
     if (!verdict.proceed) log.warn('another run is optimizing this org; this run stops', { outcome: 'already-running', ...verdict });
     else await sharedRunStore().putJson(runKey(event.executionId, 'config'), config);
     return { config: stateConfig, guard: verdict };

@@ -32,7 +32,7 @@ async function checkHealth(event: HealthEvent, log: Logger, metrics: Metrics): P
   const responses = recordGenesysResponses(log, metrics);
   let result: VerifyResult;
   try {
-    result = await withGenesysClient(sharedCredentials(), clientSettings(responses.onResponse), (c, config) =>
+    result = await withGenesysClient(sharedCredentials(event.org), clientSettings(responses.onResponse), (c, config) =>
       verifyIndex(c, event, pacerFor(config.credentials.clientId, event.apiBudgetPerMinute), Date.now, async (seconds) => {
         try {
           await refreshMemoryFor(config.credentials.clientId).observe(seconds);
@@ -90,6 +90,7 @@ async function checkHealth(event: HealthEvent, log: Logger, metrics: Metrics): P
     await emitAudit(log, [
       auditEvent({
         executionId: event.executionId,
+        org: event.org ?? null,
         indexId: event.indexId,
         action: 'health_verification',
         status: healthy ? healthy.health : 'failed',
@@ -104,6 +105,7 @@ async function checkHealth(event: HealthEvent, log: Logger, metrics: Metrics): P
         ? [
             auditEvent({
               executionId: event.executionId,
+              org: event.org ?? null,
               indexId: event.indexId,
               action: 'latency_regressed',
               status: 'regressed',
@@ -124,7 +126,7 @@ async function checkLatency(event: LatencyEvent, log: Logger, metrics: Metrics):
   const responses = recordGenesysResponses(log, metrics);
   let result: ProbeResult;
   try {
-    result = await withGenesysClient(sharedCredentials(), clientSettings(responses.onResponse), (c, config) =>
+    result = await withGenesysClient(sharedCredentials(event.org), clientSettings(responses.onResponse), (c, config) =>
       probeLatency(c, event.retries, event.progress, pacerFor(config.credentials.clientId, event.apiBudgetPerMinute)),
     );
   } catch (err) {

@@ -3,12 +3,14 @@ import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import type { ResponseInfo } from '../genesys/client.ts';
 import { forStateMachine, isExpectedError } from './bounded-error.ts';
-import { createMetrics, METRIC, MetricUnit } from './metrics.ts';
+import { createMetrics, METRIC, MetricUnit, ORG_DIMENSION } from './metrics.ts';
 
 /** Every task input carries the execution id ($$.Execution.Id) so log lines can be tied to a run. */
 export interface TaskEvent {
   executionId: string;
   indexId?: string;
+  /** The run's org in a deployment that manages several: a key of every log line and a dimension of every metric. */
+  org?: string | null;
 }
 
 /**
@@ -25,7 +27,9 @@ export function taskHandler<E extends TaskEvent, R>(
     const log = logger.createChild();
     const metrics = createMetrics();
     if (context) log.addContext(context);
-    log.appendKeys({ executionId: event.executionId, action, ...(event.indexId ? { indexId: event.indexId } : {}) });
+    log.appendKeys({ executionId: event.executionId, action, ...(event.indexId ? { indexId: event.indexId } : {}), ...(event.org ? { org: event.org } : {}) });
+    // Only a fleet's runs have it: a single-org deployment's metrics keep the dimensions its alarms and dashboard read.
+    if (event.org) metrics.addDimension(ORG_DIMENSION, event.org);
     try {
       return await body(event, log, metrics);
     } catch (err) {

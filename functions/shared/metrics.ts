@@ -17,6 +17,9 @@ export const METRIC = {
 
 export { MetricUnit };
 
+/** The dimension that tells a fleet's orgs apart on every metric (absent in a single-org deployment). */
+export const ORG_DIMENSION = 'Org';
+
 /**
  * One Metrics buffer per invocation (EMF lines on stdout). Per invocation, because the local
  * runner runs many invocations at once in one process and a shared buffer would mix them.

@@ -6,13 +6,18 @@ import { runStoreFromEnv, type RunStore } from '../store/index.ts';
  * the settings they were built from, so a process that changes them (a local run against another
  * simulator) gets fresh ones.
  */
-let credentials: { key: string; source: CredentialsSource } | undefined;
+/** One per org (a fleet's runs share the functions, each run its org's secret). */
+const credentials = new Map<string, CredentialsSource>();
 let store: { key: string; store: RunStore } | undefined;
 
-export function sharedCredentials(env: NodeJS.ProcessEnv = process.env): CredentialsSource {
-  const key = [env['GENESYS_SECRET_ID'], env['GENESYS_REGION'], env['GENESYS_API_URL'], env['GENESYS_LOGIN_URL'], env['AWS_ENDPOINT_URL']].join('|');
-  if (credentials?.key !== key) credentials = { key, source: credentialsSourceFromEnv(env) };
-  return credentials.source;
+export function sharedCredentials(org: string | null = null, env: NodeJS.ProcessEnv = process.env): CredentialsSource {
+  const key = [org ?? '', env['GENESYS_SECRET_ID'], env['GENESYS_SECRET_PREFIX'], env['GENESYS_REGION'], env['GENESYS_API_URL'], env['GENESYS_LOGIN_URL'], env['AWS_ENDPOINT_URL']].join('|');
+  let source = credentials.get(key);
+  if (!source) {
+    source = credentialsSourceFromEnv(env, org);
+    credentials.set(key, source);
+  }
+  return source;
 }
 
 export function sharedRunStore(env: NodeJS.ProcessEnv = process.env): RunStore {
@@ -28,6 +33,6 @@ export function sharedRunStore(env: NodeJS.ProcessEnv = process.env): RunStore {
  * run's cached secret, which in AWS could only change by rotation).
  */
 export function startAsNewContainer(): void {
-  credentials = undefined;
+  credentials.clear();
   store = undefined;
 }

@@ -86,6 +86,8 @@ export const at = (base: string, name: string): string => `${base}.${name}`;
 export interface IndexItem {
   /** The parent execution's id: the run's objects are keyed by it, not by the child's. */
   executionId: string;
+  /** The run's org (RunConfig.org): null in a single-org deployment. */
+  org: string | null;
   indexId: string;
   /** How many indexes the Map started before this one. */
   position: number;

@@ -25,6 +25,8 @@ import type { ApprovalEvent } from '../../functions/handlers/approval.ts';
 export interface ApprovalInput {
   /** The optimizer's execution (its run store objects are keyed by it). */
   executionId: string;
+  /** The run's org (null in a single-org deployment), for the function's log lines and audit event. */
+  org: string | null;
   timeoutSeconds: number;
 }
 
@@ -44,6 +46,7 @@ export class ApprovalMachine extends Construct {
     const input = (field: keyof ApprovalInput) => `$.${field}`;
     const payload: Record<Exclude<keyof ApprovalEvent, 'indexId'>, unknown> = {
       executionId: sfn.JsonPath.stringAt(input('executionId')),
+      org: sfn.JsonPath.stringAt(input('org')),
       taskToken: sfn.JsonPath.taskToken,
       timeoutSeconds: sfn.JsonPath.numberAt(input('timeoutSeconds')),
     };

@@ -45,6 +45,8 @@ export const STATE = {
 } as const;
 
 const EXECUTION_ID = sfn.JsonPath.stringAt('$$.Execution.Id');
+/** The run's org (null in a single-org deployment): every task gets it, for its credentials, log lines, metrics and audit events. */
+const ORG = sfn.JsonPath.stringAt('$.config.org');
 
 /** Any run's object of this relative key (run-layout.ts), as an S3 object ARN. */
 const runObjects = (bucket: IBucket, relative: string) => bucket.arnForObjects(`${RUNS_ROOT}*/${relative}`);
@@ -112,6 +114,7 @@ function perIndexWorkflow(scope: Construct, fns: OptimizerFunctions): sfn.IChain
   const common = {
     executionId: item('executionId'),
     indexId: item('indexId'),
+    org: item('org'),
     timing: item('timing'),
     retries: item('retries'),
     apiBudgetPerMinute: item('apiBudgetPerMinute'),
@@ -206,6 +209,7 @@ function probe(scope: Construct, id: string, fns: OptimizerFunctions, phase: 'be
       check: 'latency',
       phase,
       executionId: EXECUTION_ID,
+      org: ORG,
       retries: sfn.JsonPath.objectAt('$.config.retries'),
       apiBudgetPerMinute: sfn.JsonPath.numberAt('$.config.apiBudgetPerMinute'),
       progress: sfn.JsonPath.objectAt(path),
@@ -227,6 +231,7 @@ function probe(scope: Construct, id: string, fns: OptimizerFunctions, phase: 'be
 function approvalGate(scope: Construct, approvalMachine: sfn.IStateMachine, approved: sfn.IChainable, notApproved: sfn.IChainable): sfn.TaskStateBase {
   const input: Record<keyof ApprovalInput, unknown> = {
     executionId: EXECUTION_ID,
+    org: ORG,
     timeoutSeconds: sfn.JsonPath.numberAt(at(STATE_PATH.config, FIELD.approvalTimeoutSeconds)),
   };
   const awaitApproval = new StepFunctionsStartExecution(scope, STATE.awaitApproval, {
@@ -279,6 +284,7 @@ export function buildDefinition(scope: Construct, fns: OptimizerFunctions, runBu
     fns.fetch,
     {
       executionId: EXECUTION_ID,
+      org: ORG,
       retries: sfn.JsonPath.objectAt('$.config.retries'),
       apiBudgetPerMinute: sfn.JsonPath.numberAt('$.config.apiBudgetPerMinute'),
       progress: sfn.JsonPath.objectAt('$.fetch'),
@@ -292,12 +298,12 @@ export function buildDefinition(scope: Construct, fns: OptimizerFunctions, runBu
     STATE.makePlan,
     fns.validate,
     // The plan reads the checked input (with its index id list) from the run store, not the state.
-    { action: 'plan', executionId: EXECUTION_ID },
+    { action: 'plan', executionId: EXECUTION_ID, org: ORG },
     STATE_PATH.plan,
     Duration.minutes(2),
   );
 
-  const report = task(scope, STATE.report, fns.report, { executionId: EXECUTION_ID, state: sfn.JsonPath.objectAt('$') }, STATE_PATH.report, Duration.minutes(2));
+  const report = task(scope, STATE.report, fns.report, { executionId: EXECUTION_ID, org: ORG, state: sfn.JsonPath.objectAt('$') }, STATE_PATH.report, Duration.minutes(2));
   report.next(
     new sfn.Choice(scope, 'RunOutcome')
       .when(
@@ -321,6 +327,7 @@ export function buildDefinition(scope: Construct, fns: OptimizerFunctions, runBu
     // Exactly the contract's item, no more and no less (IndexItem).
     itemSelector: {
       executionId: EXECUTION_ID,
+      org: ORG,
       indexId: sfn.JsonPath.stringAt('$$.Map.Item.Value'),
       position: sfn.JsonPath.numberAt('$$.Map.Item.Index'),
       directives: sfn.JsonPath.objectAt('$.config.directives'),
