@@ -10,7 +10,7 @@
 export type RecordedOutcome = 'optimized' | 'skipped' | 'failed';
 
 /** The functions that touch the run store (the stack's function names). */
-export type StoreUser = 'fetch' | 'validate' | 'optimize' | 'verify' | 'report' | 'approval';
+export type StoreUser = 'fetch' | 'validate' | 'optimize' | 'verify' | 'report' | 'approval' | 'fleet';
 
 /** All runs' objects live under this prefix: nothing else in the bucket is the functions' to touch. */
 export const RUNS_ROOT = 'runs/';
@@ -27,6 +27,8 @@ export const RUN_OBJECT = {
   /** The ids the Distributed Map optimizes, one array element per index (its ItemReader). */
   items: 'items.json',
   report: 'report.json',
+  /** A fleet execution's report: every org's run, under the fleet execution's own prefix. */
+  fleetReport: 'fleet-report.json',
   /** A plan waiting for approval: the callback's task token, which only the operator's decision reads (never the state or a log). */
   approval: 'approval.json',
   /** One small object per index: concurrent writers never touch the same key. */
@@ -87,4 +89,6 @@ export const RUN_STORE_ACCESS: Record<StoreUser, RunStoreAccess> = {
     put: [o.report],
     list: [o.outcomes(), o.mapResults],
   },
+  // The fleet (a deployment with orgs): reads each org run's report, writes the fleet's.
+  fleet: { get: [o.report], put: [o.fleetReport], list: [] },
 };

@@ -20,7 +20,7 @@ export class RunStoreError extends Error {
 export { runPrefix, type RecordedOutcome } from './run-layout.ts';
 
 /** A whole-run object's key (run-layout.ts RUN_OBJECT). */
-export function runKey(executionId: string, object: 'config' | 'inventory' | 'plan' | 'items' | 'report' | 'approval'): string {
+export function runKey(executionId: string, object: 'config' | 'inventory' | 'plan' | 'items' | 'report' | 'approval' | 'fleetReport'): string {
   return runObjectKey(executionId, RUN_OBJECT[object]);
 }
 

@@ -20,6 +20,9 @@
  *   genesysTimeoutMs    per-request timeout of each Genesys call, in ms       default the client's (10000)
  *   genesysIndexesPath  the index endpoints' path (/api/v2/...), should Genesys' differ   default /api/v2/search/indexes
  *   genesysAnalyticsQueryPath  the latency probe's path   default /api/v2/analytics/conversations/details/query
+ *   orgs                a fleet: JSON array of {"name", "wave"?, "region"? | "apiUrl"+"loginUrl"?,
+ *                       "apiBudgetPerMinute"?, "input"?}; each org gets its secret <secretName>/<name>,
+ *                       runs name it ("org"), and <stackName>-Fleet rolls runs out wave by wave   default none (one org)
  *   nag                 false: skip the cdk-nag AwsSolutions checks at synth  default true
  *
  * With nag on, a finding that infra/stack/nag.ts does not acknowledge stops the synth (and the deploy).

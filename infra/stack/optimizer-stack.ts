@@ -27,6 +27,11 @@ import { DEFAULT_LOG_RETENTION_DAYS, type FunctionName, OptimizerDashboard, RunL
 import { grantRunStore } from './run-store-grants.ts';
 import { DEFAULT_SCHEDULE_EXPRESSION, DEFAULT_SCHEDULE_TIMEZONE, OptimizerSchedule } from './schedule.ts';
 import { buildDefinition, type OptimizerFunctions } from './state-machine.ts';
+import { FleetMachine, fleetLogGroup } from './fleet.ts';
+import { fleetOrgs, type OrgSetting } from '../../functions/domain/fleet.ts';
+import { orgNamesEnvValue, orgSecretName } from '../../functions/domain/orgs.ts';
+import { retentionFromDays } from './observability.ts';
+import { LogGroup } from 'aws-cdk-lib/aws-logs';
 
 export interface OptimizerStackProps extends StackProps {
   /** Name of the Secrets Manager secret created for the Genesys OAuth client. */
@@ -55,6 +60,12 @@ export interface OptimizerStackProps extends StackProps {
   genesysIndexesPath?: string | undefined;
   /** The latency probe's path (GENESYS_ANALYTICS_QUERY_PATH). */
   genesysAnalyticsQueryPath?: string | undefined;
+  /**
+   * A fleet: several orgs from this deployment. Each gets its secret (`<secretName>/<name>`), runs
+   * name their org, and the `<stackName>-Fleet` state machine rolls runs out wave by wave.
+   * Default none: one org, the one secret.
+   */
+  orgs?: OrgSetting[] | undefined;
 }
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -79,6 +90,10 @@ export class OptimizerStack extends Stack {
   readonly runCompleted: RunCompletedNotification;
   readonly approval: ApprovalMachine;
   readonly dashboard: OptimizerDashboard;
+  /** Each org's secret, by name (a deployment with orgs). */
+  readonly orgSecrets: Map<string, Secret> = new Map();
+  /** The fleet (a deployment with orgs): its state machine and function. */
+  readonly fleet: { machine: FleetMachine; fn: NodejsFunction } | undefined;
 
   constructor(scope: Construct, id: string, props: OptimizerStackProps = {}) {
     super(scope, id, props);
@@ -88,10 +103,25 @@ export class OptimizerStack extends Stack {
     this.node.setContext(cxapi.STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2, true);
     const logRetentionDays = props.logRetentionDays ?? DEFAULT_LOG_RETENTION_DAYS;
 
+    const secretName = props.secretName ?? 'genesys-index-optimizer/oauth-client';
     this.secret = new Secret(this, 'GenesysClientSecret', {
-      secretName: props.secretName ?? 'genesys-index-optimizer/oauth-client',
+      secretName,
       description: 'Genesys Cloud OAuth client (client credentials): {"clientId","clientSecret","region"?}',
     });
+    // A fleet's orgs: a secret each, named after the org. Where the setting says where the org's
+    // Genesys is, the secret starts with it (and a placeholder client to replace): put-secret-value
+    // with {"clientId","clientSecret"} and the same hosts.
+    for (const org of props.orgs ?? []) {
+      const hosts = { ...(org.region ? { region: org.region } : {}), ...(org.apiUrl ? { apiUrl: org.apiUrl, loginUrl: org.loginUrl } : {}) };
+      this.orgSecrets.set(
+        org.name,
+        new Secret(this, `OrgSecret-${org.name}`, {
+          secretName: orgSecretName(secretName, org.name),
+          description: `Genesys Cloud OAuth client of org ${org.name}: {"clientId","clientSecret","region"?}`,
+          ...(Object.keys(hosts).length ? { generateSecretString: { secretStringTemplate: JSON.stringify({ clientId: '', ...hosts }), generateStringKey: 'clientSecret' } } : {}),
+        }),
+      );
+    }
 
     this.runBucket = new Bucket(this, 'RunBucket', {
       encryption: BucketEncryption.S3_MANAGED,
@@ -125,6 +155,9 @@ export class OptimizerStack extends Stack {
 
     // Each function gets only the settings it reads.
     const genesys: Record<string, string> = { GENESYS_SECRET_ID: this.secret.secretArn };
+    // A fleet's runs read their org's secret, <secretName>/<org> (names are short slugs: within Lambda's 4 KB of variables).
+    if (props.orgs) genesys['GENESYS_SECRET_PREFIX'] = secretName;
+    const orgNames: Record<string, string> = props.orgs ? { GENESYS_ORGS: orgNamesEnvValue(props.orgs.map((o) => o.name)) } : {};
     if (props.genesysRegion) genesys['GENESYS_REGION'] = props.genesysRegion;
     if (props.genesysTimeoutMs) genesys['GENESYS_TIMEOUT_MS'] = String(props.genesysTimeoutMs);
     if (props.genesysIndexesPath) genesys['GENESYS_INDEXES_PATH'] = props.genesysIndexesPath;
@@ -134,14 +167,14 @@ export class OptimizerStack extends Stack {
     const pacer = { PACER_TABLE: this.pacerTable.tableName };
     const environment: Record<FunctionName, Record<string, string>> = {
       fetch: { ...genesys, ...runStore, ...pacer },
-      validate: { ...runStore, RUN_GUARD: 'stepfunctions', STATE_MACHINE_ARN: stateMachineArn },
+      validate: { ...runStore, ...orgNames, RUN_GUARD: 'stepfunctions', STATE_MACHINE_ARN: stateMachineArn },
       optimize: { ...genesys, ...runStore, ...audit, ...pacer },
       verify: { ...genesys, ...runStore, ...audit, ...pacer },
       report: { ...runStore, ...audit },
       approval: { ...runStore, ...audit, NOTIFICATION_TOPIC_ARN: this.notifications.topic.topicArn, NOTIFICATION_FORMAT: notificationFormat },
     };
 
-    const fn = (name: FunctionName, description: string, timeout: Duration) => {
+    const fn = (name: FunctionName | 'fleet', description: string, timeout: Duration, logGroup = this.logs.functions[name as FunctionName], env = environment[name as FunctionName]) => {
       // An explicit role: the default one carries the AWSLambdaBasicExecutionRole managed policy
       // (logs:CreateLogGroup/CreateLogStream/PutLogEvents on every log group). This one may write
       // to its own log group only, which exists before the function does.
@@ -149,7 +182,7 @@ export class OptimizerStack extends Stack {
         assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
         description: `The ${name} function of ${this.stackName}`,
       });
-      this.logs.functions[name].grantWrite(role);
+      logGroup.grantWrite(role);
       return new NodejsFunction(this, `${cap(name)}Function`, {
         entry: handlerPath(name),
         handler: 'handler',
@@ -160,12 +193,12 @@ export class OptimizerStack extends Stack {
         timeout,
         role,
         environment: {
-          ...environment[name],
+          ...env,
           POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
           POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
           NODE_OPTIONS: '--enable-source-maps',
         },
-        logGroup: this.logs.functions[name],
+        logGroup,
         // Powertools writes its JSON lines (and EMF metrics) straight to stdout, so JSON format does
         // not wrap them again; it turns the runtime's own lines (START/REPORT, uncaught errors, stray
         // console output) into JSON too, and sets AWS_LAMBDA_LOG_LEVEL, which Powertools follows.
@@ -200,6 +233,11 @@ export class OptimizerStack extends Stack {
     // which adds secretsmanager:DescribeSecret that nothing here needs.
     for (const name of ['fetch', 'optimize', 'verify'] as const) {
       this.functions[name].addToRolePolicy(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [this.secret.secretArn] }));
+      // Every org's secret: by name prefix, since a hundred secrets' ARNs would outgrow a role's inline policies (10,240 characters).
+      if (props.orgs) {
+        const orgSecrets = this.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: orgSecretName(secretName, '*'), arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+        this.functions[name].addToRolePolicy(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [orgSecrets] }));
+      }
     }
     // Each function gets, puts and lists only what the run store's layout says it does.
     grantRunStore(this.runBucket, this.functions);
@@ -252,6 +290,23 @@ export class OptimizerStack extends Stack {
     this.alarms = new OptimizerAlarms(this, 'Alarms', { stateMachine: this.stateMachine, topic: this.notifications });
     this.runCompleted = new RunCompletedNotification(this, 'RunCompleted', { bus: this.auditBus.bus, topic: this.notifications, format: notificationFormat });
     this.dashboard = new OptimizerDashboard(this, 'Dashboard', { stateMachine: this.stateMachine, functions: this.functions, alarms: this.alarms.alarms });
+
+    if (props.orgs) {
+      const fleetName = `${this.stackName}-Fleet`;
+      const fleetFn = fn('fleet', 'Plans the fleet waves, reads each org run report, writes the fleet report', Duration.minutes(2), new LogGroup(this, 'FleetLogs', { retention: retentionFromDays(logRetentionDays), removalPolicy: RemovalPolicy.RETAIN }), runStore);
+      grantRunStore(this.runBucket, { fleet: fleetFn });
+      const machine = new FleetMachine(this, 'Fleet', {
+        orgs: fleetOrgs(props.orgs),
+        fleetFunction: fleetFn,
+        optimizer: this.stateMachine,
+        stateMachineName: fleetName,
+        logGroup: fleetLogGroup(this, fleetName, retentionFromDays(logRetentionDays)),
+        topic: this.notifications.topic,
+        orgRunTimeout: Duration.hours(12 + MAX_APPROVAL_TIMEOUT_HOURS),
+      });
+      this.fleet = { machine, fn: fleetFn };
+      new CfnOutput(this, 'FleetStateMachineArn', { value: machine.stateMachine.stateMachineArn });
+    }
 
     new CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachineArn });
     new CfnOutput(this, 'SecretArn', { value: this.secret.secretArn });

@@ -29,8 +29,11 @@ export function runStoreStatements(bucket: IBucket, user: StoreUser): PolicyStat
   return statements;
 }
 
-export function grantRunStore(bucket: IBucket, functions: Record<StoreUser, IFunction>): void {
+/** The functions deployed (the fleet's only with orgs). */
+export function grantRunStore(bucket: IBucket, functions: Partial<Record<StoreUser, IFunction>>): void {
   for (const user of Object.keys(RUN_STORE_ACCESS) as StoreUser[]) {
-    for (const statement of runStoreStatements(bucket, user)) functions[user].addToRolePolicy(statement);
+    const fn = functions[user];
+    if (!fn) continue;
+    for (const statement of runStoreStatements(bucket, user)) fn.addToRolePolicy(statement);
   }
 }

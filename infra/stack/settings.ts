@@ -5,6 +5,8 @@
  */
 import type { OptimizerStackProps } from './optimizer-stack.ts';
 import { NOTIFICATION_FORMATS } from '../../functions/notify/format.ts';
+import { parseOrgSettings, type OrgSetting } from '../../functions/domain/fleet.ts';
+import { InputError } from '../../functions/domain/input-error.ts';
 
 export type ContextReader = (key: string) => unknown;
 
@@ -68,6 +70,25 @@ function jsonObject(read: ContextReader, key: string): Record<string, unknown> |
   return v as Record<string, unknown>;
 }
 
+/** The fleet's orgs (a JSON array); each org's input is checked as its runs will check it. */
+function orgs(read: ContextReader, key: string): OrgSetting[] | undefined {
+  let v = read(key);
+  if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v === 'string') {
+    try {
+      v = JSON.parse(v);
+    } catch (err) {
+      throw new Error(`context ${key}: not valid JSON (${(err as Error).message})`);
+    }
+  }
+  try {
+    return parseOrgSettings(v, key);
+  } catch (err) {
+    if (err instanceof InputError) throw new Error(`context ${err.message}`);
+    throw err;
+  }
+}
+
 export function settingsFromContext(read: ContextReader): AppSettings {
   return {
     stackName: str(read, 'stackName') ?? 'GenesysIndexOptimizer',
@@ -86,6 +107,7 @@ export function settingsFromContext(read: ContextReader): AppSettings {
       genesysTimeoutMs: int(read, 'genesysTimeoutMs', 'milliseconds'),
       genesysIndexesPath: apiPath(read, 'genesysIndexesPath'),
       genesysAnalyticsQueryPath: apiPath(read, 'genesysAnalyticsQueryPath'),
+      orgs: orgs(read, 'orgs'),
     },
   };
 }
