@@ -126,7 +126,7 @@ export function parseFleetInput(raw: unknown, known: readonly FleetOrg[]): Fleet
     const names = known.map((o) => o.name);
     orgs = list.map((n, i) => {
       if (typeof n !== 'string' || !names.includes(n)) {
-        throw new InputError(`orgs[${i}]`, `unknown org ${describe(n)}; this deployment's orgs: ${names.length > 10 ? `${names.slice(0, 10).join(', ')}, … (${names.length} in all)` : names.join(', ')}`);
+        throw new InputError(`orgs[${i}]`, `unknown org ${typeof n === 'string' ? JSON.stringify(n) : describe(n)}; this deployment's orgs: ${names.length > 10 ? `${names.slice(0, 10).join(', ')}, … (${names.length} in all)` : names.join(', ')}`);
       }
       return n;
     });
