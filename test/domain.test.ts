@@ -6,6 +6,7 @@ import { InputError } from '../functions/domain/input-error.ts';
 import { buildPlan } from '../functions/domain/plan.ts';
 import { evaluateIndex } from '../functions/domain/policy.ts';
 import { buildReport } from '../functions/domain/report.ts';
+import { runNotice } from '../functions/domain/run-notice.ts';
 import type { IndexConfig, IndexRecord } from '../functions/genesys/shapes.ts';
 
 const NOW = Date.parse('2026-11-24T12:00:00Z');
@@ -253,6 +254,16 @@ describe('report', () => {
     expect(report.queryLatencyMs).toEqual({ before: 120, after: null });
     expect(report.warnings).toEqual(['query latency after the batch not measured: rate limited']);
     expect(report.error).toEqual({ name: 'Run.IndexesFailed', cause: expect.stringContaining('1 of 3 indexes failed. beta: health red') });
+  });
+
+  it("a fleet's run says which org: in its report and its notification's headline; a single org's does not", () => {
+    const arn = 'arn:aws:states:eu-west-1:123456789012:execution:X-Optimizer:prod-eu-1';
+    const fleetRun = buildReport({ ...base, executionId: arn, org: 'prod-eu', results: [{ id: 'a', outcome: 'optimized' }, { id: 'b', outcome: 'optimized' }] });
+    expect(fleetRun.org).toBe('prod-eu');
+    expect(runNotice(fleetRun, 's3://b/k').headline).toBe('Genesys index optimizer run prod-eu-1 (org prod-eu): succeeded');
+    const single = buildReport({ ...base, executionId: arn, results: [{ id: 'a', outcome: 'optimized' }, { id: 'b', outcome: 'optimized' }] });
+    expect(single.org).toBeNull();
+    expect(runNotice(single, 's3://b/k').headline).toBe('Genesys index optimizer run prod-eu-1: succeeded');
   });
 
   it('names a run-level error (a missing permission) instead of counting failures', () => {

@@ -78,6 +78,7 @@ const OUTPUT = { summary: SUMMARY, queryLatencyMs: { before: 120, after: 80 }, r
 function report(overrides: Partial<RunReport> = {}): RunReport {
   return {
     executionId: EXEC,
+    org: null,
     dryRun: false,
     retryOf: null,
     approval: null,

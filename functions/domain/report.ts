@@ -42,6 +42,8 @@ export interface RunError {
 
 export interface RunReport {
   executionId: string;
+  /** The org the run optimized, in a deployment that manages several; null in a single-org one. */
+  org: string | null;
   dryRun: boolean;
   /** The execution whose failed indexes this run tried again, or null. */
   retryOf: string | null;
@@ -67,6 +69,7 @@ export const RUN_LEVEL_ERRORS = ['Genesys.Forbidden', 'Genesys.CredentialsInvali
 
 export interface ReportInput {
   executionId: string;
+  org?: string | null;
   dryRun: boolean;
   /** The execution this run retried the failed indexes of, if it is a retry. */
   retryOf?: string | null;
@@ -131,6 +134,7 @@ export function buildReport(input: ReportInput): RunReport {
   }
   return {
     executionId: input.executionId,
+    org: input.org ?? null,
     dryRun: input.dryRun,
     retryOf: input.retryOf ?? null,
     approval: input.approval ?? null,

@@ -67,7 +67,7 @@ export function runNotice(report: RunReport, reportLocation: string): RunNotice 
   const links = consoleLinks(report.executionId, reportLocation);
   const a = report.approval;
   return {
-    headline: noticeLine(`Genesys index optimizer run ${run}: ${outcome}`),
+    headline: noticeLine(`Genesys index optimizer run ${run}${report.org ? ` (org ${report.org})` : ''}: ${outcome}`),
     counts: noticeLine(`${s.total} indexes: ${s.optimized} optimized, ${s.skipped} skipped, ${s.failed} failed${s.planned > 0 ? `, ${s.planned} planned` : ''}` +
       (report.error ? `. Run error ${report.error.name}` : '')),
     failures: noticeLine(

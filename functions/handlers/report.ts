@@ -88,6 +88,7 @@ export const handler = taskHandler(logger, 'report', async (event: ReportEvent, 
   const ran = (r: LatencyReading | undefined) => (r && 'status' in r ? r : null);
   const report = buildReport({
     executionId: event.executionId,
+    org: event.org ?? null,
     dryRun: state.config.dryRun,
     retryOf: state.config.retryOf ?? null,
     approval,
