@@ -5,6 +5,7 @@
  * test bundles): these only read the template.
  */
 import { App } from 'aws-cdk-lib';
+import { parseOrgSettings } from '../functions/domain/fleet.ts';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AUDIT_SOURCE } from '../functions/audit/audit-event.ts';
@@ -137,6 +138,24 @@ describe('schedule', () => {
     const props = s.resources[s.only('AWS::Scheduler::Schedule')]!.Properties;
     expect(JSON.parse(props.Target.Input)).toEqual({ approval: { required: true, timeoutHours: 48 } });
     expect(() => synth('TooLong', { scheduleInput: { approval: { required: true, timeoutHours: 100 } } })).toThrow(/scheduleInput: approval\.timeoutHours: must be between 0 and 72/);
+  });
+
+  it('with orgs, starts one org (its input names it) or the fleet (scheduleTarget fleet, a fleet input), each checked at synth', () => {
+    const orgs = parseOrgSettings([{ name: 'canary', wave: 1 }, { name: 'prod-eu', wave: 2 }], 'orgs');
+    const single = synth('OrgSchedule', { orgs, scheduleInput: { org: 'prod-eu', dryRun: true } });
+    expect(single.resources[single.only('AWS::Scheduler::Schedule')]!.Properties.Target.Arn).toEqual({ Ref: single.stateMachineId });
+    expect(() => synth('OrgScheduleNoOrg', { orgs, scheduleInput: {} })).toThrow(/scheduleInput: org: is required/);
+
+    const fleet = synth('FleetSchedule', { orgs, scheduleTarget: 'fleet', scheduleInput: { orgs: ['canary', 'prod-eu'], input: { approval: { required: true } } } });
+    const target = fleet.resources[fleet.only('AWS::Scheduler::Schedule')]!.Properties.Target;
+    const fleetMachine = Object.keys(fleet.resources).find((id) => fleet.resources[id]!.Type === 'AWS::StepFunctions::StateMachine' && id.startsWith('Fleet'))!;
+    expect(target.Arn).toEqual({ Ref: fleetMachine });
+    // Its role may start the fleet, nothing else.
+    const mine = fleet.statements().filter((st) => st.roles.includes(target.RoleArn['Fn::GetAtt'][0]));
+    expect(mine.map((st) => [st.actions, st.resources])).toEqual([[['states:StartExecution'], [{ Ref: fleetMachine }]]]);
+    expect(() => synth('FleetScheduleBad', { orgs, scheduleTarget: 'fleet', scheduleInput: { orgs: ['prod-us'] } })).toThrow(/scheduleInput: orgs\[0\]: unknown org "prod-us"/);
+    expect(() => synth('FleetScheduleBadOverride', { orgs, scheduleTarget: 'fleet', scheduleInput: { input: { timing: { healthPollSeconds: 0 } } } })).toThrow(/scheduleInput: input\.timing\.healthPollSeconds: /);
+    expect(() => synth('FleetWithoutOrgs', { scheduleTarget: 'fleet' })).toThrow(/scheduleTarget: fleet needs the orgs setting/);
   });
 
   it('refuses an input the state machine would reject, a bad time zone or expression, at synth', () => {

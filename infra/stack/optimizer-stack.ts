@@ -20,7 +20,7 @@ import { METRICS_NAMESPACE } from '../../functions/shared/metrics.ts';
 import { OptimizerAlarms } from './alarms.ts';
 import { ApprovalMachine } from './approval.ts';
 import { NotificationTopic, RunCompletedNotification, type NotificationFormat } from './notifications.ts';
-import { MAX_APPROVAL_TIMEOUT_HOURS } from '../../functions/domain/execution-input.ts';
+import { MAX_APPROVAL_TIMEOUT_HOURS, parseExecutionInput } from '../../functions/domain/execution-input.ts';
 import { AuditBus } from './audit-bus.ts';
 import { acknowledgeNagFindings } from './nag.ts';
 import { DEFAULT_LOG_RETENTION_DAYS, type FunctionName, OptimizerDashboard, RunLogs, SavedQueries } from './observability.ts';
@@ -28,7 +28,7 @@ import { grantRunStore } from './run-store-grants.ts';
 import { DEFAULT_SCHEDULE_EXPRESSION, DEFAULT_SCHEDULE_TIMEZONE, OptimizerSchedule } from './schedule.ts';
 import { buildDefinition, type OptimizerFunctions } from './state-machine.ts';
 import { FleetMachine, fleetLogGroup } from './fleet.ts';
-import { fleetOrgs, type OrgSetting } from '../../functions/domain/fleet.ts';
+import { fleetOrgs, parseFleetInput, planFleet, type OrgSetting } from '../../functions/domain/fleet.ts';
 import { orgNamesEnvValue, orgSecretName } from '../../functions/domain/orgs.ts';
 import { retentionFromDays } from './observability.ts';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
@@ -50,6 +50,8 @@ export interface OptimizerStackProps extends StackProps {
   scheduleInput?: Record<string, unknown> | undefined;
   /** Whether the schedule starts runs. Default false: an operator turns it on knowingly. */
   scheduleEnabled?: boolean | undefined;
+  /** What the schedule starts: the optimizer (default; with orgs its input names one) or, with orgs, the fleet (its input is a fleet input). */
+  scheduleTarget?: 'optimizer' | 'fleet' | undefined;
   /** An e-mail address subscribed to the notification topic (alarms, plans to approve, run notifications). Default none. */
   alarmEmail?: string | undefined;
   /** How messages to people are written: `text` (e-mail, the default) or `chat` (Amazon Q Developer / AWS Chatbot custom notifications). */
@@ -279,13 +281,6 @@ export class OptimizerStack extends Stack {
       logs: { destination: this.logs.stateMachine, level: LogLevel.ALL, includeExecutionData: true },
     });
 
-    this.schedule = new OptimizerSchedule(this, 'Schedule', {
-      stateMachine: this.stateMachine,
-      expression: props.scheduleExpression ?? DEFAULT_SCHEDULE_EXPRESSION,
-      timezone: props.scheduleTimezone ?? DEFAULT_SCHEDULE_TIMEZONE,
-      input: props.scheduleInput ?? {},
-      enabled: props.scheduleEnabled ?? false,
-    });
     this.queries = new SavedQueries(this, 'Queries', this.logs.functions);
     this.alarms = new OptimizerAlarms(this, 'Alarms', { stateMachine: this.stateMachine, topic: this.notifications });
     this.runCompleted = new RunCompletedNotification(this, 'RunCompleted', { bus: this.auditBus.bus, topic: this.notifications, format: notificationFormat });
@@ -307,6 +302,20 @@ export class OptimizerStack extends Stack {
       this.fleet = { machine, fn: fleetFn };
       new CfnOutput(this, 'FleetStateMachineArn', { value: machine.stateMachine.stateMachineArn });
     }
+
+    if (props.scheduleTarget === 'fleet' && !this.fleet) throw new Error('scheduleTarget: fleet needs the orgs setting (a deployment with several orgs)');
+    const orgSettings = props.orgs ? fleetOrgs(props.orgs) : null;
+    const scheduled = props.scheduleTarget === 'fleet' ? this.fleet!.machine.stateMachine : this.stateMachine;
+    this.schedule = new OptimizerSchedule(this, 'Schedule', {
+      stateMachine: scheduled,
+      expression: props.scheduleExpression ?? DEFAULT_SCHEDULE_EXPRESSION,
+      timezone: props.scheduleTimezone ?? DEFAULT_SCHEDULE_TIMEZONE,
+      input: props.scheduleInput ?? {},
+      // Checked as the state machine it starts will check it, so a typo fails the deploy, not a run a week later.
+      check: (input) => (props.scheduleTarget === 'fleet' ? planFleet(orgSettings!, parseFleetInput(input, orgSettings!)) : parseExecutionInput(input, orgSettings?.map((o) => o.name) ?? null)),
+      starts: props.scheduleTarget ?? 'optimizer',
+      enabled: props.scheduleEnabled ?? false,
+    });
 
     new CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachineArn });
     new CfnOutput(this, 'SecretArn', { value: this.secret.secretArn });

@@ -8,7 +8,6 @@ import { Schedule, ScheduleExpression, ScheduleTargetInput, TimeWindow } from 'a
 import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { parseExecutionInput } from '../../functions/domain/execution-input.ts';
 
 export const DEFAULT_SCHEDULE_EXPRESSION = 'cron(0 3 ? * SUN *)';
 export const DEFAULT_SCHEDULE_TIMEZONE = 'UTC';
@@ -19,10 +18,16 @@ export interface OptimizerScheduleProps {
   expression: string;
   /** IANA time zone the cron expression is read in. */
   timezone: string;
-  /** The execution input of every scheduled run (checked here, at synth, as the state machine would). */
+  /** The execution input of every scheduled run. */
   input: Record<string, unknown>;
+  /** Checks the input at synth as the state machine will (throws naming the field). */
+  check: (input: Record<string, unknown>) => void;
+  /** What it starts, for its description: the optimizer (one org's run) or the fleet. */
+  starts: 'optimizer' | 'fleet';
   enabled: boolean;
 }
+
+export const SCHEDULE_TARGETS = ['optimizer', 'fleet'] as const;
 
 export class OptimizerSchedule extends Construct {
   readonly schedule: Schedule;
@@ -39,7 +44,7 @@ export class OptimizerSchedule extends Construct {
     }
     // A typo here would otherwise fail every scheduled run with Input.Invalid, a week later.
     try {
-      parseExecutionInput(props.input);
+      props.check(props.input);
     } catch (err) {
       throw new Error(`scheduleInput: ${(err as Error).message}`);
     }
@@ -61,7 +66,10 @@ export class OptimizerSchedule extends Construct {
       enabled: props.enabled,
       // Start at the stated time: runs are planned around business hours.
       timeWindow: TimeWindow.off(),
-      description: 'Starts the Genesys index optimizer with the configured execution input',
+      description:
+        props.starts === 'fleet'
+          ? 'Starts a Genesys index optimizer fleet run (every org, wave by wave) with the configured input'
+          : 'Starts the Genesys index optimizer with the configured execution input',
     });
   }
 }

@@ -7,6 +7,7 @@ import type { OptimizerStackProps } from './optimizer-stack.ts';
 import { NOTIFICATION_FORMATS } from '../../functions/notify/format.ts';
 import { parseOrgSettings, type OrgSetting } from '../../functions/domain/fleet.ts';
 import { InputError } from '../../functions/domain/input-error.ts';
+import { SCHEDULE_TARGETS } from './schedule.ts';
 
 export type ContextReader = (key: string) => unknown;
 
@@ -102,6 +103,7 @@ export function settingsFromContext(read: ContextReader): AppSettings {
       scheduleExpression: str(read, 'scheduleExpression'),
       scheduleTimezone: str(read, 'scheduleTimezone'),
       scheduleInput: jsonObject(read, 'scheduleInput'),
+      scheduleTarget: oneOf(read, 'scheduleTarget', SCHEDULE_TARGETS),
       alarmEmail: str(read, 'alarmEmail'),
       notificationFormat: oneOf(read, 'notificationFormat', NOTIFICATION_FORMATS),
       genesysTimeoutMs: int(read, 'genesysTimeoutMs', 'milliseconds'),
