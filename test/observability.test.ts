@@ -142,9 +142,12 @@ describe('schedule', () => {
 
   it('with orgs, starts one org (its input names it) or the fleet (scheduleTarget fleet, a fleet input), each checked at synth', () => {
     const orgs = parseOrgSettings([{ name: 'canary', wave: 1 }, { name: 'prod-eu', wave: 2 }], 'orgs');
-    const single = synth('OrgSchedule', { orgs, scheduleInput: { org: 'prod-eu', dryRun: true } });
+    const single = synth('OrgSchedule', { orgs, scheduleTarget: 'optimizer', scheduleInput: { org: 'prod-eu', dryRun: true } });
     expect(single.resources[single.only('AWS::Scheduler::Schedule')]!.Properties.Target.Arn).toEqual({ Ref: single.stateMachineId });
-    expect(() => synth('OrgScheduleNoOrg', { orgs, scheduleInput: {} })).toThrow(/scheduleInput: org: is required/);
+    expect(() => synth('OrgScheduleNoOrg', { orgs, scheduleTarget: 'optimizer', scheduleInput: {} })).toThrow(/scheduleInput: org: is required/);
+    // With orgs and no target, the schedule starts the fleet: adding orgs to a deployment needs nothing else.
+    const byDefault = synth('OrgScheduleDefault', { orgs });
+    expect(byDefault.resources[byDefault.only('AWS::Scheduler::Schedule')]!.Properties.Description).toMatch(/fleet run/);
 
     const fleet = synth('FleetSchedule', { orgs, scheduleTarget: 'fleet', scheduleInput: { orgs: ['canary', 'prod-eu'], input: { approval: { required: true } } } });
     const target = fleet.resources[fleet.only('AWS::Scheduler::Schedule')]!.Properties.Target;
@@ -157,6 +160,18 @@ describe('schedule', () => {
     expect(() => synth('FleetScheduleBadOverride', { orgs, scheduleTarget: 'fleet', scheduleInput: { input: { timing: { healthPollSeconds: 0 } } } })).toThrow(/scheduleInput: input\.timing\.healthPollSeconds: /);
     expect(() => synth('FleetWithoutOrgs', { scheduleTarget: 'fleet' })).toThrow(/scheduleTarget: fleet needs the orgs setting/);
   });
+
+  it("a hundred orgs of the longest names fit the validate function's environment; more names than 4 KB of variables hold fail at synth", () => {
+    const names = (n: number) => Array.from({ length: n }, (_, i) => ({ name: `org-${String(i).padStart(3, '0')}-${'x'.repeat(24)}` }));
+    expect(names(1)[0]!.name).toHaveLength(32);
+    const hundred = synth('HundredOrgs', { orgs: parseOrgSettings(names(100), 'orgs') });
+    const validate = hundred.resources[hundred.fnId.validate]!.Properties;
+    const variables = validate.Environment.Variables as Record<string, unknown>;
+    expect(String(variables['GENESYS_ORGS']).split(',')).toHaveLength(100);
+    // What Lambda counts: the variables' keys and values, at most 4 KB (tokens here are ARNs of a similar length).
+    expect(JSON.stringify(variables).length).toBeLessThan(4096);
+    expect(() => synth('TooManyOrgs', { orgs: parseOrgSettings(names(120), 'orgs') })).toThrow(/orgs: the 120 org names take \d+ bytes .* 4 KB/);
+  }, 60_000);
 
   it('refuses an input the state machine would reject, a bad time zone or expression, at synth', () => {
     expect(() => synth('BadInput', { scheduleInput: { dryrun: true } })).toThrow(/scheduleInput: .*dryrun/);

@@ -15,8 +15,8 @@
  *   scheduleTimezone    IANA time zone of the expression                      default UTC
  *   scheduleInput       execution input of scheduled runs, as JSON            default {}
  *                       (checked at synth like the state machine checks it: a typo fails the deploy)
- *   scheduleTarget      optimizer (one run; with orgs its input names the org) or fleet (with orgs:
- *                       a fleet run, scheduleInput being the fleet input)   default optimizer
+ *   scheduleTarget      fleet (with orgs: a fleet run, scheduleInput being the fleet input) or
+ *                       optimizer (one run; with orgs its input names the org)   default fleet with orgs, else optimizer
  *   alarmEmail          e-mail address subscribed to the notification topic   default none
  *   notificationFormat  text (e-mail) or chat (Amazon Q Developer / AWS Chatbot)   default text
  *   genesysTimeoutMs    per-request timeout of each Genesys call, in ms       default the client's (10000)

@@ -50,7 +50,7 @@ export interface OptimizerStackProps extends StackProps {
   scheduleInput?: Record<string, unknown> | undefined;
   /** Whether the schedule starts runs. Default false: an operator turns it on knowingly. */
   scheduleEnabled?: boolean | undefined;
-  /** What the schedule starts: the optimizer (default; with orgs its input names one) or, with orgs, the fleet (its input is a fleet input). */
+  /** What the schedule starts: the fleet (the default with orgs; its input is a fleet input) or the optimizer (the default without; with orgs its input names one org). */
   scheduleTarget?: 'optimizer' | 'fleet' | undefined;
   /** An e-mail address subscribed to the notification topic (alarms, plans to approve, run notifications). Default none. */
   alarmEmail?: string | undefined;
@@ -69,6 +69,9 @@ export interface OptimizerStackProps extends StackProps {
    */
   orgs?: OrgSetting[] | undefined;
 }
+
+/** What the org names (GENESYS_ORGS) may take of a function's 4 KB of environment variables. */
+export const MAX_ORG_NAMES_BYTES = 3_400;
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const handlerPath = (name: string) => `${root}functions/handlers/${name}.ts`;
@@ -160,6 +163,10 @@ export class OptimizerStack extends Stack {
     // A fleet's runs read their org's secret, <secretName>/<org> (names are short slugs: within Lambda's 4 KB of variables).
     if (props.orgs) genesys['GENESYS_SECRET_PREFIX'] = secretName;
     const orgNames: Record<string, string> = props.orgs ? { GENESYS_ORGS: orgNamesEnvValue(props.orgs.map((o) => o.name)) } : {};
+    // Lambda allows 4 KB of environment variables per function; the names must leave room for the rest.
+    if ((orgNames['GENESYS_ORGS']?.length ?? 0) > MAX_ORG_NAMES_BYTES) {
+      throw new Error(`orgs: the ${props.orgs!.length} org names take ${orgNames['GENESYS_ORGS']!.length} bytes of the validate function's environment, more than ${MAX_ORG_NAMES_BYTES} (Lambda allows 4 KB of variables in all): use shorter names, or split the orgs across two deployments`);
+    }
     if (props.genesysRegion) genesys['GENESYS_REGION'] = props.genesysRegion;
     if (props.genesysTimeoutMs) genesys['GENESYS_TIMEOUT_MS'] = String(props.genesysTimeoutMs);
     if (props.genesysIndexesPath) genesys['GENESYS_INDEXES_PATH'] = props.genesysIndexesPath;
@@ -303,17 +310,19 @@ export class OptimizerStack extends Stack {
       new CfnOutput(this, 'FleetStateMachineArn', { value: machine.stateMachine.stateMachineArn });
     }
 
-    if (props.scheduleTarget === 'fleet' && !this.fleet) throw new Error('scheduleTarget: fleet needs the orgs setting (a deployment with several orgs)');
+    // A deployment with several orgs runs them as a fleet unless told otherwise.
+    const scheduleTarget = props.scheduleTarget ?? (this.fleet ? 'fleet' : 'optimizer');
+    if (scheduleTarget === 'fleet' && !this.fleet) throw new Error('scheduleTarget: fleet needs the orgs setting (a deployment with several orgs)');
     const orgSettings = props.orgs ? fleetOrgs(props.orgs) : null;
-    const scheduled = props.scheduleTarget === 'fleet' ? this.fleet!.machine.stateMachine : this.stateMachine;
+    const scheduled = scheduleTarget === 'fleet' ? this.fleet!.machine.stateMachine : this.stateMachine;
     this.schedule = new OptimizerSchedule(this, 'Schedule', {
       stateMachine: scheduled,
       expression: props.scheduleExpression ?? DEFAULT_SCHEDULE_EXPRESSION,
       timezone: props.scheduleTimezone ?? DEFAULT_SCHEDULE_TIMEZONE,
       input: props.scheduleInput ?? {},
       // Checked as the state machine it starts will check it, so a typo fails the deploy, not a run a week later.
-      check: (input) => (props.scheduleTarget === 'fleet' ? planFleet(orgSettings!, parseFleetInput(input, orgSettings!)) : parseExecutionInput(input, orgSettings?.map((o) => o.name) ?? null)),
-      starts: props.scheduleTarget ?? 'optimizer',
+      check: (input) => (scheduleTarget === 'fleet' ? planFleet(orgSettings!, parseFleetInput(input, orgSettings!)) : parseExecutionInput(input, orgSettings?.map((o) => o.name) ?? null)),
+      starts: scheduleTarget,
       enabled: props.scheduleEnabled ?? false,
     });
 
