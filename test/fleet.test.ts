@@ -95,6 +95,8 @@ describe('the fleet input and its waves', () => {
     expect(fieldOf(() => parseFleetInput({ orgs: ['prod-eu', 'prod-xx'] }, ORGS))).toMatch(/^orgs\[1\] \| unknown org "prod-xx"; this deployment's orgs: test-eu, prod-eu, prod-us, prod-au$/);
     expect(fieldOf(() => parseFleetInput({ orgs: [] }, ORGS))).toMatch(/^orgs \| /);
     expect(fieldOf(() => parseFleetInput({ maxConcurrentOrgs: 0 }, ORGS))).toMatch(/^maxConcurrentOrgs \| /);
+    // An inline Map runs at most 40 iterations at once: more would not be honoured.
+    expect(fieldOf(() => parseFleetInput({ maxConcurrentOrgs: 41 }, ORGS))).toMatch(/^maxConcurrentOrgs \| must be a whole number from 1 to 40/);
     expect(fieldOf(() => parseFleetInput({ dryrun: true }, ORGS))).toMatch(/^dryrun \| unknown field/);
     expect(fieldOf(() => parseFleetInput({ input: { org: 'x' } }, ORGS))).toMatch(/^input\.org \| /);
     // An override every org would refuse: named where the fleet's user wrote it.

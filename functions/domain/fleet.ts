@@ -111,8 +111,11 @@ export interface FleetInput {
 }
 
 export const DEFAULT_MAX_CONCURRENT_ORGS = 5;
-/** Each org's run is a Standard execution of its own; well within the open-executions quota. */
-export const MAX_CONCURRENT_ORGS = 100;
+/**
+ * The wave's Map runs inline (each org's run is a Standard execution of its own, so the fleet's
+ * history holds only a few events per org), and an inline Map runs at most 40 iterations at once.
+ */
+export const MAX_CONCURRENT_ORGS = 40;
 
 export function parseFleetInput(raw: unknown, known: readonly FleetOrg[]): FleetInput {
   const input = raw === undefined || raw === null ? {} : raw;
