@@ -9,6 +9,7 @@ export const DEFAULT_POLL_SECONDS = 5;
 const MAX_POLL_SECONDS = 300;
 
 export const EXECUTE_HELP = `Usage: npm run execute -- [options]
+       npm run execute -- --fleet [--input JSON|@FILE] [--dry-run] [--report FILE] [options]
 
 Starts an execution of the deployed optimizer state machine and follows it to the end: the run's
 phases, the indexes done so far, each failed index as it happens, then the report.
@@ -41,6 +42,22 @@ Deciding on a plan that waits for approval (input "approval": {"required": true}
   --reject EXECUTION        end the run without changes
   --reason TEXT             why (kept in the report with who decided and when)
 
+Fleet (a deployment with the orgs setting, which has the <stack>-Fleet state machine):
+  --fleet                   start a fleet execution instead: the optimizer for every org (or those
+                            the input names), wave by wave, the next wave only when every run of
+                            the one before succeeded without a latency regression. The state
+                            machine is the stack's FleetStateMachineArn output (or
+                            --state-machine-arn). --input is then the fleet input:
+                              {"orgs": [names], "dryRun": true, "input": {fields for every org's
+                               run}, "maxConcurrentOrgs": N}
+                            --dry-run sets its "dryRun". Follows it: each org's run as it starts
+                            (its console link) and ends (status, counts), the verdict after each
+                            wave, then one line per org (org, wave, status, optimized / skipped /
+                            failed, regressions, reason) and where the fleet report is;
+                            --report FILE writes the fleet report. --index, --retry-failed,
+                            --explain, --approve and --reject act on one org's run: use them
+                            without --fleet, with that run's execution ARN.
+
 Following:
   --no-wait                 start the execution, print where to see it, and exit
   --poll-seconds N          how often to look at the execution (default ${DEFAULT_POLL_SECONDS})
@@ -50,6 +67,9 @@ Following:
 Exit status: 0 the execution succeeded and no index failed; 1 it failed after it started
 optimizing (e.g. Run.IndexesFailed), timed out or was aborted; 2 bad usage, an execution that
 could not start, or one refused its input (Input.Invalid). Ctrl-C stops following, not the run.
+With --fleet: 0 the fleet succeeded (every org's run, no regression); 1 it failed (a run failed
+or regressed, so later waves were not started), timed out or was aborted; 2 bad usage, a fleet
+that could not start, or one that refused its input (Input.Invalid, before any org's run).
 `;
 
 export interface ExecuteOptions {
@@ -66,6 +86,8 @@ export interface ExecuteOptions {
   wait: boolean;
   pollSeconds: number;
   reportFile: string | undefined;
+  /** Start the Fleet state machine (every org, wave by wave) instead of the optimizer. */
+  fleet: boolean;
 }
 
 /** arn:<partition>:states:<region>:<account>:stateMachine:<name>[:<version or alias>] */
@@ -128,9 +150,18 @@ export function parseExecuteArgs(rawArgv: string[]): ExecuteOptions | 'help' {
         'no-wait': { type: 'boolean' },
         'poll-seconds': { type: 'string' },
         report: { type: 'string' },
+        fleet: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       });
   if (values.help) return 'help';
+  const fleet = values.fleet ?? false;
+  if (fleet) {
+    // What only makes sense for one org's run, in the order the help lists them.
+    const single = (['index', 'retry-failed', 'explain', 'only-failed', 'json', 'approve', 'reject', 'reason'] as const).filter((k) => values[k] !== undefined);
+    if (single.length > 0) {
+      throw new UsageError(`--fleet cannot be combined with ${single.map((k) => `--${k}`).join(', ')}: ${single.length === 1 ? 'it acts' : 'they act'} on one org's run; use ${single.length === 1 ? 'it' : 'them'} without --fleet, with that run's execution ARN`);
+    }
+  }
   const arn = values['state-machine-arn'];
   if (arn !== undefined && !isStateMachineArn(arn)) {
     throw new UsageError(`--state-machine-arn: not a state machine ARN (arn:aws:states:<region>:<account>:stateMachine:<name>): ${JSON.stringify(arn)}`);
@@ -162,5 +193,6 @@ export function parseExecuteArgs(rawArgv: string[]): ExecuteOptions | 'help' {
     wait: !(values['no-wait'] ?? false),
     pollSeconds: pollSeconds(values['poll-seconds']),
     reportFile: values.report,
+    fleet,
   };
 }

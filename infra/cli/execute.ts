@@ -1,6 +1,7 @@
 /**
  * `npm run execute`: starts an execution of the deployed state machine, follows it to the end and
- * prints its report — the deployed counterpart of `npm start`.
+ * prints its report — the deployed counterpart of `npm start`. With --fleet, the same for the
+ * Fleet state machine (execute-fleet.ts).
  *
  * Exit status: 0 it succeeded and no index failed; 1 it failed after it started optimizing, timed
  * out or was aborted; 2 bad usage, an execution that could not start, or one that failed before
@@ -19,7 +20,7 @@ import { ListExecutionsCommand, SFNClient, StartExecutionCommand } from '@aws-sd
 import type { RunReport } from '../../functions/domain/report.ts';
 import { arnRegion, EXECUTE_HELP, isStateMachineArn, parseExecuteArgs, type ExecuteOptions } from './execute-args.ts';
 import { UsageError } from './execution-input-arg.ts';
-import { errorText, followExecution, type FollowResult } from './execution-follower.ts';
+import { elapsedText, errorText, followExecution, type FollowResult } from './execution-follower.ts';
 import {
   causeText,
   failedFromOutput,
@@ -33,6 +34,7 @@ import { formatReportTable, reportFileContent } from './report-table.ts';
 import { readStackOutputs, type StackOutputs } from './stack-outputs.ts';
 import { retryPlan, type RetryPlan } from './retry-failed.ts';
 import { explainRun, formatExplain } from './explain.ts';
+import { executeFleet } from './execute-fleet.ts';
 import { S3RunStore } from '../../functions/store/s3-run-store.ts';
 import type { RunConfig } from '../../functions/domain/execution-input.ts';
 import { runKey } from '../../functions/store/run-store.ts';
@@ -60,13 +62,6 @@ export function executionName(now: Date, suffix: string = randomBytes(3).toStrin
   return `manual-${stamp}-${suffix}`;
 }
 
-function duration(start: Date | undefined, stop: Date | undefined): string {
-  if (!start || !stop) return '';
-  const s = Math.max(0, Math.round((stop.getTime() - start.getTime()) / 1000));
-  const text = s < 60 ? `${s}s` : s < 3600 ? `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s` : `${Math.floor(s / 3600)}h ${String(Math.floor(s / 60) % 60).padStart(2, '0')}m`;
-  return ` after ${text}`;
-}
-
 /** A state machine ARN without its version or alias, to compare with the stack's output. */
 const unqualified = (arn: string) => arn.split(':').slice(0, 7).join(':');
 
@@ -89,6 +84,8 @@ export async function execute(argv: string[], deps: ExecuteDeps): Promise<number
   // The stack is read at most once, and only when needed: no ARN given, or a failed run's report to find.
   let stack: Promise<StackOutputs> | undefined;
   const stackOutputs = () => (stack ??= readStackOutputs(deps.clients.cfn(opts.stateMachineArn ? arnRegion(opts.stateMachineArn) : undefined), opts.stack));
+
+  if (opts.fleet) return executeFleet(opts, deps, { stackOutputs, name: executionName((deps.now ?? (() => new Date()))()) });
 
   let stateMachineArn = opts.stateMachineArn;
   if (!stateMachineArn) {
@@ -213,7 +210,7 @@ export async function execute(argv: string[], deps: ExecuteDeps): Promise<number
     write('');
     write(`Not run: ${String(gaveWay.message)} (${String(gaveWay.runningExecution)}, running since ${String(gaveWay.runningSince)}).`);
     if (opts.reportFile) writeError(`No report to write to ${opts.reportFile}.`);
-    write(`Execution SUCCEEDED${duration(result.startDate, result.stopDate)}`);
+    write(`Execution SUCCEEDED${elapsedText(result.startDate, result.stopDate)}`);
     return 0;
   }
 
@@ -274,7 +271,7 @@ export async function execute(argv: string[], deps: ExecuteDeps): Promise<number
   else code = 1;
 
   const cause = causeText(result.cause);
-  const status = `Execution ${result.status}${duration(result.startDate, result.stopDate)}${result.error ? `: ${result.error}` : ''}${cause && !report ? ` — ${cause}` : ''}`;
+  const status = `Execution ${result.status}${elapsedText(result.startDate, result.stopDate)}${result.error ? `: ${result.error}` : ''}${cause && !report ? ` — ${cause}` : ''}`;
   if (code === 2) writeError(`The run could not start. ${status}`);
   else write(status);
   return code;

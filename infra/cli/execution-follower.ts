@@ -64,7 +64,7 @@ const MAX_CHILD_LIST_PAGES_PER_POLL = 10;
 /** DescribeExecution failing this many polls in a row (after the SDK's own retries) stops following. */
 const MAX_DESCRIBE_FAILURES = 3;
 
-function parseJson(text: string | undefined): unknown {
+export function parseJson(text: string | undefined): unknown {
   if (text === undefined) return undefined;
   try {
     return JSON.parse(text) as unknown;
@@ -73,7 +73,7 @@ function parseJson(text: string | undefined): unknown {
   }
 }
 
-function field(value: unknown, ...path: string[]): unknown {
+export function field(value: unknown, ...path: string[]): unknown {
   let v = value;
   for (const key of path) v = typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[key] : undefined;
   return v;
@@ -88,14 +88,61 @@ export function errorText(err: unknown): string {
   return own || message.startsWith(err.name) ? message : `${err.name}: ${message}`;
 }
 
-class Follower {
+/** "after 1m 05s": how long an execution (or a step of one) took; empty when a date is missing. */
+export function elapsedText(start: Date | undefined, stop: Date | undefined): string {
+  if (!start || !stop) return '';
+  const s = Math.max(0, Math.round((stop.getTime() - start.getTime()) / 1000));
+  const text = s < 60 ? `${s}s` : s < 3600 ? `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s` : `${Math.floor(s / 3600)}h ${String(Math.floor(s / 60) % 60).padStart(2, '0')}m`;
+  return ` after ${text}`;
+}
+
+/**
+ * An execution's history, read a poll at a time: the events since the last read, oldest first.
+ * Newest first with reverseOrder, stopping at the first event already seen: a poll reads one
+ * page, however long the history has grown.
+ */
+export class HistoryReader {
+  private readonly sfn: SFNClient;
+  private readonly arn: string;
+  private lastEventId = 0;
+  /** At least one page was read: how far the execution got is known. */
+  read = false;
+
+  constructor(sfn: SFNClient, arn: string) {
+    this.sfn = sfn;
+    this.arn = arn;
+  }
+
+  async newEvents(): Promise<HistoryEvent[]> {
+    const fresh: HistoryEvent[] = [];
+    let nextToken: string | undefined;
+    let caughtUp = false;
+    do {
+      const page = await this.sfn.send(
+        new GetExecutionHistoryCommand({ executionArn: this.arn, reverseOrder: true, includeExecutionData: true, maxResults: 100, nextToken }),
+      );
+      for (const event of page.events ?? []) {
+        if ((event.id ?? 0) <= this.lastEventId) {
+          caughtUp = true;
+          break;
+        }
+        fresh.push(event);
+      }
+      this.read = true;
+      nextToken = page.nextToken;
+    } while (nextToken && !caughtUp);
+    if (fresh.length > 0) this.lastEventId = fresh[0]?.id ?? this.lastEventId;
+    return fresh.reverse();
+  }
+}
+
+class Follower implements ExecutionWatcher<FollowResult> {
   private readonly sfn: SFNClient;
   private readonly arn: string;
   private readonly write: (line: string) => void;
   private readonly phases: ProgressReporter;
 
-  private lastEventId = 0;
-  private historyRead = false;
+  private readonly history: HistoryReader;
   private readonly entered = new Set<string>();
   private reportLocation: string | undefined;
 
@@ -116,11 +163,12 @@ class Follower {
     this.arn = arn;
     this.write = write;
     this.phases = new ProgressReporter(write);
+    this.history = new HistoryReader(sfn, arn);
   }
 
   result(d: DescribeExecutionCommandOutput): FollowResult {
     // Without the history, how far it got is unknown: it is taken as past planning (exit 1, report looked for).
-    const pastPlanning = [...PAST_PLANNING].some((s) => this.entered.has(s)) || !this.historyRead || d.error === 'Run.IndexesFailed';
+    const pastPlanning = [...PAST_PLANNING].some((s) => this.entered.has(s)) || !this.history.read || d.error === 'Run.IndexesFailed';
     const r: FollowResult = { status: d.status ?? 'UNKNOWN', startedOptimizing: pastPlanning };
     if (d.error) r.error = d.error;
     if (d.cause) r.cause = d.cause;
@@ -135,7 +183,7 @@ class Follower {
   async progress(): Promise<void> {
     let events: HistoryEvent[] = [];
     try {
-      events = await this.newEvents();
+      events = await this.history.newEvents();
     } catch (err) {
       this.warn('history', `cannot read the execution history (${errorText(err)})`);
     }
@@ -154,32 +202,6 @@ class Follower {
     if (this.warned.has(source)) return;
     this.warned.add(source);
     this.write(`(progress: ${text}; still following the execution)`);
-  }
-
-  /**
-   * The events since the last poll, oldest first. Newest first with reverseOrder, stopping at the
-   * first event already seen: a poll reads one page, however long the history has grown.
-   */
-  private async newEvents(): Promise<HistoryEvent[]> {
-    const fresh: HistoryEvent[] = [];
-    let nextToken: string | undefined;
-    let caughtUp = false;
-    do {
-      const page = await this.sfn.send(
-        new GetExecutionHistoryCommand({ executionArn: this.arn, reverseOrder: true, includeExecutionData: true, maxResults: 100, nextToken }),
-      );
-      for (const event of page.events ?? []) {
-        if ((event.id ?? 0) <= this.lastEventId) {
-          caughtUp = true;
-          break;
-        }
-        fresh.push(event);
-      }
-      this.historyRead = true;
-      nextToken = page.nextToken;
-    } while (nextToken && !caughtUp);
-    if (fresh.length > 0) this.lastEventId = fresh[0]?.id ?? this.lastEventId;
-    return fresh.reverse();
   }
 
   private onEvent(event: HistoryEvent): void {
@@ -265,14 +287,20 @@ class Follower {
   }
 }
 
-/** Polls the execution until it ends; the result says how it ended and where its report is. */
-export async function followExecution(clients: FollowClients, executionArn: string, options: FollowOptions): Promise<FollowResult> {
-  const follower = new Follower(clients.sfn, executionArn, options.write);
+/** What looks at an execution's progress at each poll, and says how it ended. */
+export interface ExecutionWatcher<R> {
+  /** One look at the progress; never throws (a source that cannot be read is reported). */
+  progress(): Promise<void>;
+  result(described: DescribeExecutionCommandOutput): R;
+}
+
+/** Polls the execution until it ends, the watcher looking at each poll. */
+export async function pollExecution<R>(sfn: SFNClient, executionArn: string, watcher: ExecutionWatcher<R>, options: Pick<FollowOptions, 'sleep' | 'pollSeconds'>): Promise<R> {
   let failures = 0;
   for (;;) {
     let described: DescribeExecutionCommandOutput;
     try {
-      described = await clients.sfn.send(new DescribeExecutionCommand({ executionArn }));
+      described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
       failures = 0;
     } catch (err) {
       if (++failures >= MAX_DESCRIBE_FAILURES) throw err;
@@ -280,8 +308,13 @@ export async function followExecution(clients: FollowClients, executionArn: stri
       continue;
     }
     // Read after the status: once it has ended, this last look sees every event.
-    await follower.progress();
-    if (!RUNNING.has(described.status ?? '')) return follower.result(described);
+    await watcher.progress();
+    if (!RUNNING.has(described.status ?? '')) return watcher.result(described);
     await options.sleep(options.pollSeconds * 1000);
   }
+}
+
+/** Polls the execution until it ends; the result says how it ended and where its report is. */
+export async function followExecution(clients: FollowClients, executionArn: string, options: FollowOptions): Promise<FollowResult> {
+  return pollExecution(clients.sfn, executionArn, new Follower(clients.sfn, executionArn, options.write), options);
 }

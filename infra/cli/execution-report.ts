@@ -5,6 +5,7 @@
  */
 import { errorMessageOf } from '../../functions/shared/lambda-cause.ts';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { FleetReport } from '../../functions/domain/fleet.ts';
 import type { RunReport } from '../../functions/domain/report.ts';
 import { runKey, RunStoreError } from '../../functions/store/run-store.ts';
 import { S3RunStore } from '../../functions/store/s3-run-store.ts';
@@ -23,7 +24,8 @@ function parseS3Url(location: string): { bucket: string; key: string } | null {
   return m ? { bucket: m[1]!, key: m[2]! } : null;
 }
 
-export async function readRunReport(s3: S3Client, location: string): Promise<RunReport> {
+/** An s3:// object as JSON; ReportUnavailable says why not. */
+async function readJsonAt(s3: S3Client, location: string): Promise<unknown> {
   const where = parseS3Url(location);
   if (!where) throw new ReportUnavailable(`${location} is not an s3:// location`);
   let text: string | undefined;
@@ -35,17 +37,34 @@ export async function readRunReport(s3: S3Client, location: string): Promise<Run
     if (name === 'NoSuchKey') throw new ReportUnavailable(`${location} does not exist`);
     throw new ReportUnavailable(`cannot read ${location}: ${errorText(err)}`);
   }
-  let report: unknown;
   try {
-    report = JSON.parse(text ?? '');
+    return JSON.parse(text ?? '') as unknown;
   } catch {
     throw new ReportUnavailable(`${location} is not JSON`);
   }
+}
+
+export async function readRunReport(s3: S3Client, location: string): Promise<RunReport> {
+  const report = await readJsonAt(s3, location);
   const r = report as Partial<RunReport> | null;
   if (typeof r !== 'object' || r === null || typeof r.summary !== 'object' || !Array.isArray(r.indexes)) {
     throw new ReportUnavailable(`${location} is not a run report`);
   }
   return report as RunReport;
+}
+
+/** Where a fleet execution's report is in the run bucket (FleetReport writes it there, failed or not). */
+export function fleetReportLocationFor(bucket: string, fleetExecutionArn: string): string {
+  return `s3://${bucket}/${runKey(fleetExecutionArn, 'fleetReport')}`;
+}
+
+export async function readFleetReport(s3: S3Client, location: string): Promise<FleetReport> {
+  const report = await readJsonAt(s3, location);
+  const r = report as Partial<FleetReport> | null;
+  if (typeof r !== 'object' || r === null || !Array.isArray(r.orgs) || !('stoppedAtWave' in r)) {
+    throw new ReportUnavailable(`${location} is not a fleet report`);
+  }
+  return report as FleetReport;
 }
 
 /** Another object of a run in the run bucket (its checked input, config.json), as JSON. */

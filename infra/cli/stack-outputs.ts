@@ -1,10 +1,12 @@
-/** The deployed stack's outputs (infra/stack/optimizer-stack.ts): the state machine and the run bucket. */
+/** The deployed stack's outputs (infra/stack/optimizer-stack.ts): the state machines and the run bucket. */
 import { DescribeStacksCommand, type CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { errorText } from './execution-follower.ts';
 
 export interface StackOutputs {
   stateMachineArn?: string;
   runBucketName?: string;
+  /** The `<stackName>-Fleet` state machine: only a deployment with the `orgs` setting has it. */
+  fleetStateMachineArn?: string;
 }
 
 export class StackLookupError extends Error {
@@ -25,5 +27,7 @@ export async function readStackOutputs(cfn: CloudFormationClient, stackName: str
   const bucket = value('RunBucketName');
   if (arn) result.stateMachineArn = arn;
   if (bucket) result.runBucketName = bucket;
+  const fleet = value('FleetStateMachineArn');
+  if (fleet) result.fleetStateMachineArn = fleet;
   return result;
 }
