@@ -7,9 +7,11 @@
 import { App } from 'aws-cdk-lib';
 import { parseOrgSettings } from '../functions/domain/fleet.ts';
 import { Template } from 'aws-cdk-lib/assertions';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { AUDIT_SOURCE } from '../functions/audit/audit-event.ts';
-import { METRIC, METRICS_NAMESPACE } from '../functions/shared/metrics.ts';
+import { METRIC, METRICS_NAMESPACE, MetricUnit, ORG_DIMENSION } from '../functions/shared/metrics.ts';
+import { taskHandler, type TaskEvent } from '../functions/shared/invocation.ts';
+import { createLogger, SERVICE_NAME } from '../functions/shared/logger.ts';
 import { INDEX_ID_PLACEHOLDER } from '../infra/stack/observability.ts';
 import { OptimizerStack, type OptimizerStackProps } from '../infra/stack/optimizer-stack.ts';
 import { settingsFromContext } from '../infra/stack/settings.ts';
@@ -439,5 +441,203 @@ describe('settings from context', () => {
     expect(() => settingsFromContext(read({ scheduleInput: '{dryRun:true}' }))).toThrow(/scheduleInput: not valid JSON/);
     expect(() => settingsFromContext(read({ scheduleInput: '[1]' }))).toThrow(/scheduleInput: expected a JSON object/);
     expect(() => settingsFromContext(read({ notificationFormat: 'slack' }))).toThrow(/notificationFormat: expected one of text, chat, got "slack"/);
+  });
+});
+
+// ─── A fleet (the orgs setting): alarms and dashboard rows per org, and the Org dimension ──────────
+
+/** The dashboard's widgets, its Refs and GetAtts as "@@Ref:Id@@" / "@@GetAtt:Id.Attr@@" markers. */
+function dashboardWidgets(s: Synth): Json[] {
+  const body = s.resources[s.only('AWS::CloudWatch::Dashboard')]!.Properties.DashboardBody;
+  const text =
+    typeof body === 'string'
+      ? body
+      : (body['Fn::Join'][1] as Json[]).map((p) => (typeof p === 'string' ? p : p.Ref ? `@@Ref:${p.Ref}@@` : `@@GetAtt:${(p['Fn::GetAtt'] as string[]).join('.')}@@`)).join('');
+  return JSON.parse(text).widgets;
+}
+/** A metric row of a widget: [namespace, name, dim, value, ..., {options}] as a record. */
+function metricRow(row: Json[]): { namespace?: string; name?: string; dims: Record<string, string>; options: Json } {
+  const options = typeof row[row.length - 1] === 'object' ? row[row.length - 1] : {};
+  const plain = row.filter((x) => typeof x === 'string');
+  if (plain.length === 0) return { dims: {}, options };
+  const dims: Record<string, string> = {};
+  for (let i = 2; i + 1 < plain.length; i += 2) dims[plain[i]!] = plain[i + 1]!;
+  return { namespace: plain[0], name: plain[1], dims, options };
+}
+
+describe('a fleet: alarms and dashboard per org', () => {
+  const ORG_NAMES = ['canary', 'prod-eu', 'prod-us'];
+  let fleet: Synth;
+  let fleetId: string;
+  beforeAll(() => {
+    fleet = synth('FleetOps', { orgs: parseOrgSettings(ORG_NAMES.map((name, i) => ({ name, wave: i === 0 ? 1 : 2 })), 'orgs') });
+    fleetId = fleet.stack.getLogicalId(fleet.stack.fleet!.machine.stateMachine.node.defaultChild as never);
+  }, 60_000);
+  const alarms = (s: Synth) => s.idsOf('AWS::CloudWatch::Alarm').map((id) => ({ id, ...s.resources[id]!.Properties }));
+  const orgOf = (a: Json): string | undefined => asArray(a.Dimensions).find((d: Json) => d.Name === ORG_DIMENSION)?.Value;
+
+  it("per org: IndexesFailed (no action) and LatencyRegressed (to the topic) on its Org dimension, named and described with the org's name", () => {
+    const topic = fleet.only('AWS::SNS::Topic');
+    for (const org of ORG_NAMES) {
+      const mine = alarms(fleet).filter((a) => orgOf(a) === org);
+      expect(mine.map((a) => a.MetricName).sort(), org).toEqual([METRIC.latencyRegressions, METRIC.indexesFailed].sort());
+      for (const a of mine) {
+        expect(a.Namespace).toBe(METRICS_NAMESPACE);
+        // Exactly the dimension set a fleet run's metrics carry (see the EMF test below).
+        expect(asArray(a.Dimensions).sort((x: Json, y: Json) => x.Name.localeCompare(y.Name))).toEqual([
+          { Name: ORG_DIMENSION, Value: org },
+          { Name: 'service', Value: SERVICE_NAME },
+        ]);
+        expect(a.AlarmDescription).toContain(`Org ${org}`);
+        expect(a).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching', Statistic: 'Sum', Period: 300 });
+      }
+      const failed = mine.find((a) => a.MetricName === METRIC.indexesFailed)!;
+      const regressed = mine.find((a) => a.MetricName === METRIC.latencyRegressions)!;
+      expect(failed.AlarmName).toBe(`FleetOps ${org}: indexes failed`);
+      expect(failed.AlarmActions).toBeUndefined();
+      expect(regressed.AlarmName).toBe(`FleetOps ${org}: latency regressed`);
+      expect(regressed.AlarmActions).toEqual([{ Ref: topic }]);
+    }
+  });
+
+  it('3 run alarms + 2 per org + the Fleet\'s: no deployment-wide index alarm, which a fleet run (dimension Org) would never feed', () => {
+    const all = alarms(fleet);
+    expect(all).toHaveLength(3 + 2 * ORG_NAMES.length + 1);
+    expect(all.filter((a) => a.Namespace === METRICS_NAMESPACE && orgOf(a) === undefined)).toEqual([]);
+    const states = all.filter((a) => a.Namespace === 'AWS/States');
+    expect(states.map((a) => `${a.MetricName} ${a.Dimensions[0].Value.Ref}`).sort()).toEqual(
+      [`ExecutionsAborted ${fleet.stateMachineId}`, `ExecutionsFailed ${fleet.stateMachineId}`, `ExecutionsFailed ${fleetId}`, `ExecutionsTimedOut ${fleet.stateMachineId}`].sort(),
+    );
+    // Without orgs: the five of before (the alarms test above), none with an Org dimension.
+    expect(alarms(defaults).filter((a) => orgOf(a) !== undefined)).toEqual([]);
+  });
+
+  it("a row per org: its indexes optimized and failed, regressions, runs and throttled calls (dimension Org), and its two alarms", () => {
+    const widgets = dashboardWidgets(fleet);
+    const byTitle = new Map(widgets.map((w: Json) => [w.properties.title, w]));
+    const orgAlarms = (org: string) => alarms(fleet).filter((a) => orgOf(a) === org).map((a) => `@@GetAtt:${a.id}.Arn@@`).sort();
+    for (const org of ORG_NAMES) {
+      const indexes = byTitle.get(`${org}: indexes per day`);
+      const runs = byTitle.get(`${org}: runs and throttling per day`);
+      const status = byTitle.get(`${org}: alarms`);
+      expect(indexes && runs && status, org).toBeTruthy();
+      const rows = [...indexes.properties.metrics, ...runs.properties.metrics].map(metricRow);
+      for (const r of rows) expect(r.dims, `${org} ${r.name}`).toEqual({ [ORG_DIMENSION]: org, service: SERVICE_NAME });
+      expect(rows.map((r) => `${r.name} ${r.options.stat}`)).toEqual([
+        `${METRIC.indexesOptimized} Sum`,
+        `${METRIC.indexesFailed} Sum`,
+        `${METRIC.latencyRegressions} Sum`,
+        // One run report per run: its metrics' sample count is the number of runs.
+        `${METRIC.indexesPlanned} SampleCount`,
+        `${METRIC.throttledCalls} Sum`,
+      ]);
+      // The three widgets sit side by side: one row.
+      expect(new Set([indexes.y, runs.y, status.y]).size, org).toBe(1);
+      expect([...status.properties.alarms].sort()).toEqual(orgAlarms(org));
+    }
+  });
+
+  it("the Fleet state machine's executions and alarm; the deployment-wide graphs add up the orgs (SEARCH over the Org dimension)", () => {
+    const widgets = dashboardWidgets(fleet);
+    const fleetGraph = widgets.find((w: Json) => w.properties.title === 'Fleet executions per day');
+    const rows = fleetGraph.properties.metrics.map(metricRow);
+    expect(rows.map((r: Json) => r.name)).toEqual(['ExecutionsSucceeded', 'ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted', 'ExecutionsStarted']);
+    for (const r of rows) expect(r.dims).toEqual({ StateMachineArn: `@@Ref:${fleetId}@@` });
+    const fleetAlarm = alarms(fleet).find((a) => a.Namespace === 'AWS/States' && a.Dimensions[0].Value.Ref === fleetId)!;
+    expect(widgets.find((w: Json) => w.properties.title === 'Fleet alarm').properties.alarms).toEqual([`@@GetAtt:${fleetAlarm.id}.Arn@@`]);
+    // Every optimizer metric on the deployment-wide graphs is a sum (or average) over the orgs' series.
+    const expressions = widgets.flatMap((w: Json) => (w.properties.metrics ?? []).map(metricRow)).map((r: Json) => r.options.expression).filter(Boolean);
+    for (const metric of Object.values(METRIC)) {
+      expect(expressions.some((e: string) => e.includes(`{${METRICS_NAMESPACE},${ORG_DIMENSION},service} MetricName="${metric}"`)), metric).toBe(true);
+    }
+    // No optimizer metric without its Org: such a series gets no data in a fleet.
+    for (const w of widgets) for (const r of (w.properties.metrics ?? []).map(metricRow)) if (r.namespace === METRICS_NAMESPACE) expect(r.dims[ORG_DIMENSION], w.properties.title).toBeDefined();
+  });
+
+  it('without orgs the dashboard is as before: no Org, no SEARCH, no fleet', () => {
+    const widgets = dashboardWidgets(defaults);
+    const text = JSON.stringify(widgets);
+    expect(text).not.toContain(`"${ORG_DIMENSION}"`);
+    expect(text).not.toContain('SEARCH');
+    expect(text).not.toMatch(/Fleet/);
+    expect(widgets.map((w: Json) => w.properties.title ?? '(text)')).toEqual([
+      '(text)',
+      'Runs (executions per day)',
+      'Indexes per run',
+      'Query latency before / after (ms)',
+      'Genesys throttling (429 responses per day)',
+      'Indexes slower after optimizing (per day)',
+      'Function errors per day',
+      'Alarms',
+    ]);
+  });
+
+  it("a hundred orgs fit CloudFormation's 500 resources and 1 MB template, the dashboard's 500 widgets, an alarm widget's 100 alarms", () => {
+    // The longest names the setting allows (32 characters).
+    const names = Array.from({ length: 100 }, (_, i) => `org-${String(i).padStart(3, '0')}-${'x'.repeat(24)}`);
+    const hundred = synth('HundredOrgsOps', { orgs: parseOrgSettings(names.map((name, i) => ({ name, wave: 1 + Math.floor(i / 10) })), 'orgs') });
+    const resourceCount = Object.keys(hundred.resources).length;
+    expect(resourceCount).toBeLessThanOrEqual(500);
+    expect(JSON.stringify(hundred.template.toJSON()).length).toBeLessThan(1_000_000);
+    // Secrets and alarms per org: 1 + 2.
+    expect(hundred.idsOf('AWS::SecretsManager::Secret')).toHaveLength(101);
+    expect(hundred.idsOf('AWS::CloudWatch::Alarm')).toHaveLength(4 + 2 * 100);
+    const widgets = dashboardWidgets(hundred);
+    expect(widgets.length).toBe(11 + 3 * 100);
+    expect(widgets.length).toBeLessThanOrEqual(500);
+    for (const w of widgets.filter((x: Json) => x.type === 'alarm')) expect(w.properties.alarms.length).toBeLessThanOrEqual(100);
+    console.info(`100 orgs: ${resourceCount} resources, ${widgets.length} widgets, ${hundred.idsOf('AWS::CloudWatch::Alarm').length} alarms, template ${JSON.stringify(hundred.template.toJSON()).length} bytes`);
+  }, 60_000);
+});
+
+describe('metrics of a run: the Org dimension (EMF, as a handler writes it)', () => {
+  /** Runs one task the way every handler does, and returns the JSON lines it wrote to stdout. */
+  async function invoke(event: TaskEvent): Promise<{ metrics: Json[]; logs: Json[] }> {
+    const written: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: unknown) => {
+      written.push(String(chunk));
+      return true;
+    });
+    try {
+      const handler = taskHandler(createLogger('report'), 'report', async (_event: TaskEvent, log, metrics) => {
+        log.info('run complete');
+        metrics.addMetric(METRIC.indexesFailed, MetricUnit.Count, 2);
+        metrics.addMetric(METRIC.latencyRegressions, MetricUnit.Count, 1);
+        return 'done';
+      });
+      expect(await handler(event)).toBe('done');
+    } finally {
+      spy.mockRestore();
+    }
+    const records = written
+      .join('')
+      .split('\n')
+      .filter((l) => l.trim().startsWith('{'))
+      .map((l) => JSON.parse(l) as Json);
+    return { metrics: records.filter((r) => r._aws), logs: records.filter((r) => !r._aws) };
+  }
+
+  it("a fleet run's metrics carry Org beside service (the dimension set its org's alarms watch), and its log lines the key org", async () => {
+    const { metrics, logs } = await invoke({ executionId: 'arn:aws:states:eu-west-1:123456789012:execution:S-Optimizer:canary-1', org: 'canary' });
+    expect(metrics).toHaveLength(1);
+    const emf = metrics[0]._aws.CloudWatchMetrics;
+    expect(emf).toHaveLength(1);
+    expect(emf[0].Namespace).toBe(METRICS_NAMESPACE);
+    expect(emf[0].Dimensions).toEqual([['service', ORG_DIMENSION]]);
+    expect(emf[0].Metrics.map((m: Json) => m.Name).sort()).toEqual([METRIC.latencyRegressions, METRIC.indexesFailed].sort());
+    expect(metrics[0]).toMatchObject({ service: SERVICE_NAME, [ORG_DIMENSION]: 'canary', [METRIC.indexesFailed]: 2, [METRIC.latencyRegressions]: 1 });
+    expect(logs.length).toBeGreaterThan(0);
+    for (const l of logs) expect(l.org).toBe('canary');
+  });
+
+  it("a single-org run's metrics have service alone (the deployment-wide alarms' dimension), no Org anywhere", async () => {
+    for (const org of [undefined, null]) {
+      const { metrics, logs } = await invoke({ executionId: 'arn:aws:states:eu-west-1:123456789012:execution:S-Optimizer:run-1', ...(org === undefined ? {} : { org }) });
+      expect(metrics).toHaveLength(1);
+      expect(metrics[0]._aws.CloudWatchMetrics[0].Dimensions).toEqual([['service']]);
+      expect(metrics[0][ORG_DIMENSION]).toBeUndefined();
+      expect(metrics[0].service).toBe(SERVICE_NAME);
+      for (const l of logs) expect('org' in l).toBe(false);
+    }
   });
 });

@@ -1,7 +1,8 @@
 /**
  * What an operator reads after a run: one log group per function and one for the state machine
  * (all with the same retention), the saved Logs Insights queries over them, and the dashboard of
- * the optimizer's metrics and the state machine's execution counts.
+ * the optimizer's metrics and the state machine's execution counts (in a fleet, also the Fleet
+ * state machine's and a row per org).
  */
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import {
@@ -10,6 +11,7 @@ import {
   GraphWidget,
   type IAlarm,
   type IMetric,
+  MathExpression,
   Metric,
   TextWidget,
 } from 'aws-cdk-lib/aws-cloudwatch';
@@ -17,7 +19,8 @@ import { LogGroup, QueryDefinition, QueryString, RetentionDays } from 'aws-cdk-l
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { SERVICE_NAME } from '../../functions/shared/logger.ts';
-import { METRIC, METRICS_NAMESPACE } from '../../functions/shared/metrics.ts';
+import { METRIC, METRICS_NAMESPACE, ORG_DIMENSION } from '../../functions/shared/metrics.ts';
+import type { OrgAlarms } from './alarms.ts';
 import type { OptimizerFunctions } from './state-machine.ts';
 
 export type FunctionName = keyof OptimizerFunctions;
@@ -183,21 +186,56 @@ export function optimizerMetric(metricName: string, statistic: 'Sum' | 'Average'
   });
 }
 
+/** An optimizer metric of one org's runs (a fleet): dimensions service and Org. */
+export function orgMetric(org: string, metricName: string, statistic: 'Sum' | 'Average' | 'Maximum' | 'SampleCount', label?: string, period: Duration = DASHBOARD_PERIOD): Metric {
+  return new Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName,
+    dimensionsMap: { service: SERVICE_NAME, [ORG_DIMENSION]: org },
+    statistic,
+    period,
+    ...(label ? { label } : {}),
+  });
+}
+
+/**
+ * A metric over every org of a fleet: the orgs' series found by a SEARCH (the dimension set
+ * service + Org exactly), summed or averaged into one line. One expression, however many orgs.
+ */
+export function fleetMetric(metricName: string, statistic: 'Sum' | 'Average', label: string, period: Duration = DASHBOARD_PERIOD): MathExpression {
+  const search = `SEARCH('{${METRICS_NAMESPACE},${ORG_DIMENSION},service} MetricName="${metricName}" service="${SERVICE_NAME}"', '${statistic}', ${period.toSeconds()})`;
+  return new MathExpression({ expression: `${statistic === 'Sum' ? 'SUM' : 'AVG'}(${search})`, usingMetrics: {}, label, period });
+}
+
 export interface OptimizerDashboardProps {
   stateMachine: IStateMachine;
   functions: OptimizerFunctions;
+  /** The deployment-wide alarms. */
   alarms: IAlarm[];
+  /** A fleet's alarms per org (by org name). Non-empty: every run is an org's, so the optimizer graphs sum the orgs. */
+  orgAlarms?: ReadonlyMap<string, OrgAlarms> | undefined;
+}
+
+export interface FleetDashboardProps {
+  /** The Fleet state machine. */
+  stateMachine: IStateMachine;
+  /** Its alarm: a rollout stopped or an org's run failed. */
+  alarm: IAlarm;
 }
 
 export class OptimizerDashboard extends Construct {
   readonly dashboard: Dashboard;
+  readonly #orgAlarms: ReadonlyMap<string, OrgAlarms>;
 
   constructor(scope: Construct, id: string, props: OptimizerDashboardProps) {
     super(scope, id);
     const sm = props.stateMachine;
+    this.#orgAlarms = props.orgAlarms ?? new Map();
+    // In a fleet the metrics carry the Org dimension: the deployment-wide graphs add up the orgs.
+    const fleet = this.#orgAlarms.size > 0;
+    const metric = (name: string, statistic: 'Sum' | 'Average', label: string): IMetric =>
+      fleet ? fleetMetric(name, statistic, label) : optimizerMetric(name, statistic, label);
     const daily = { period: DASHBOARD_PERIOD, statistic: 'Sum' };
-    const graph = (title: string, left: IMetric[], extra: Partial<ConstructorParameters<typeof GraphWidget>[0]> = {}) =>
-      new GraphWidget({ title, left, width: 12, height: 6, ...extra });
 
     this.dashboard = new Dashboard(this, 'Dashboard', {
       dashboardName: `${Stack.of(this).stackName}-Optimizer`,
@@ -209,7 +247,8 @@ export class OptimizerDashboard extends Construct {
         markdown: [
           '## Genesys index optimizer',
           'Counts are sums per day; latency is the probe value of the day\'s run (average if several ran). ' +
-            'A failed run or index also raises an alarm. Details of a run: the saved Logs Insights queries and the execution history.',
+            'A failed run or index also raises an alarm. Details of a run: the saved Logs Insights queries and the execution history.' +
+            (fleet ? ' A fleet: these graphs add up every org (each org has its row below).' : ''),
         ].join('\n'),
         width: 24,
         height: 2,
@@ -225,21 +264,21 @@ export class OptimizerDashboard extends Construct {
       graph(
         'Indexes per run',
         [
-          optimizerMetric(METRIC.indexesOptimized, 'Sum', 'Optimized'),
-          optimizerMetric(METRIC.indexesSkipped, 'Sum', 'Skipped'),
-          optimizerMetric(METRIC.indexesFailed, 'Sum', 'Failed'),
-          optimizerMetric(METRIC.indexesPlanned, 'Sum', 'Planned (dry run)'),
+          metric(METRIC.indexesOptimized, 'Sum', 'Optimized'),
+          metric(METRIC.indexesSkipped, 'Sum', 'Skipped'),
+          metric(METRIC.indexesFailed, 'Sum', 'Failed'),
+          metric(METRIC.indexesPlanned, 'Sum', 'Planned (dry run)'),
         ],
         { stacked: true },
       ),
     );
     this.dashboard.addWidgets(
       graph('Query latency before / after (ms)', [
-        optimizerMetric(METRIC.queryLatencyBefore, 'Average', 'Before'),
-        optimizerMetric(METRIC.queryLatencyAfter, 'Average', 'After'),
+        metric(METRIC.queryLatencyBefore, 'Average', 'Before'),
+        metric(METRIC.queryLatencyAfter, 'Average', 'After'),
       ]),
-      graph('Genesys throttling (429 responses per day)', [optimizerMetric(METRIC.throttledCalls, 'Sum', 'ThrottledCalls')]),
-      graph('Indexes slower after optimizing (per day)', [optimizerMetric(METRIC.latencyRegressions, 'Sum', 'Regressed')]),
+      graph('Genesys throttling (429 responses per day)', [metric(METRIC.throttledCalls, 'Sum', 'ThrottledCalls')]),
+      graph('Indexes slower after optimizing (per day)', [metric(METRIC.latencyRegressions, 'Sum', 'Regressed')]),
     );
     this.dashboard.addWidgets(
       graph(
@@ -249,6 +288,56 @@ export class OptimizerDashboard extends Construct {
       new AlarmStatusWidget({ title: 'Alarms', alarms: props.alarms, width: 12, height: 6 }),
     );
   }
+
+  /**
+   * A fleet's part: the Fleet state machine's executions and alarm, then a row per org (its
+   * indexes, regressions, runs, throttled calls and its two alarms), in the order of the setting.
+   * Three widgets per org: CloudWatch takes 500 on a dashboard, 11 are the rest.
+   */
+  addFleet(props: FleetDashboardProps): void {
+    const daily = { period: DASHBOARD_PERIOD, statistic: 'Sum' };
+    const fm = props.stateMachine;
+    this.dashboard.addWidgets(
+      new TextWidget({
+        markdown: [
+          '## Fleet',
+          'Fleet executions roll org runs out wave by wave; a failed one stopped the rollout (its fleet-report.json names every org). ' +
+            'Below, one row per org: its metrics carry the dimension Org. Runs = run reports per day.',
+        ].join('\n'),
+        width: 24,
+        height: 2,
+      }),
+    );
+    this.dashboard.addWidgets(
+      graph('Fleet executions per day', [
+        fm.metricSucceeded({ ...daily, label: 'Succeeded' }),
+        fm.metricFailed({ ...daily, label: 'Failed (stopped)' }),
+        fm.metricTimedOut({ ...daily, label: 'TimedOut' }),
+        fm.metricAborted({ ...daily, label: 'Aborted' }),
+        fm.metricStarted({ ...daily, label: 'Started' }),
+      ], { width: 18 }),
+      new AlarmStatusWidget({ title: 'Fleet alarm', alarms: [props.alarm], width: 6, height: 6 }),
+    );
+    for (const [org, alarms] of this.#orgAlarms) {
+      this.dashboard.addWidgets(
+        graph(`${org}: indexes per day`, [
+          orgMetric(org, METRIC.indexesOptimized, 'Sum', 'Optimized'),
+          orgMetric(org, METRIC.indexesFailed, 'Sum', 'Failed'),
+          orgMetric(org, METRIC.latencyRegressions, 'Sum', 'Regressed'),
+        ], { width: 10, height: 5 }),
+        graph(`${org}: runs and throttling per day`, [orgMetric(org, METRIC.indexesPlanned, 'SampleCount', 'Runs')], {
+          right: [orgMetric(org, METRIC.throttledCalls, 'Sum', 'ThrottledCalls')],
+          width: 8,
+          height: 5,
+        }),
+        new AlarmStatusWidget({ title: `${org}: alarms`, alarms: [alarms.indexesFailed, alarms.latencyRegressed], width: 6, height: 5 }),
+      );
+    }
+  }
+}
+
+function graph(title: string, left: IMetric[], extra: Partial<ConstructorParameters<typeof GraphWidget>[0]> = {}): GraphWidget {
+  return new GraphWidget({ title, left, width: 12, height: 6, ...extra });
 }
 
 function cap(name: string): string {

@@ -289,9 +289,9 @@ export class OptimizerStack extends Stack {
     });
 
     this.queries = new SavedQueries(this, 'Queries', this.logs.functions);
-    this.alarms = new OptimizerAlarms(this, 'Alarms', { stateMachine: this.stateMachine, topic: this.notifications });
+    this.alarms = new OptimizerAlarms(this, 'Alarms', { stateMachine: this.stateMachine, topic: this.notifications, orgs: props.orgs?.map((o) => o.name) });
     this.runCompleted = new RunCompletedNotification(this, 'RunCompleted', { bus: this.auditBus.bus, topic: this.notifications, format: notificationFormat });
-    this.dashboard = new OptimizerDashboard(this, 'Dashboard', { stateMachine: this.stateMachine, functions: this.functions, alarms: this.alarms.alarms });
+    this.dashboard = new OptimizerDashboard(this, 'Dashboard', { stateMachine: this.stateMachine, functions: this.functions, alarms: this.alarms.alarms, orgAlarms: this.alarms.byOrg });
 
     if (props.orgs) {
       const fleetName = `${this.stackName}-Fleet`;
@@ -307,6 +307,7 @@ export class OptimizerStack extends Stack {
         orgRunTimeout: Duration.hours(12 + MAX_APPROVAL_TIMEOUT_HOURS),
       });
       this.fleet = { machine, fn: fleetFn };
+      this.dashboard.addFleet({ stateMachine: machine.stateMachine, alarm: machine.stoppedAlarm });
       new CfnOutput(this, 'FleetStateMachineArn', { value: machine.stateMachine.stateMachineArn });
     }
 
