@@ -1,8 +1,9 @@
 /**
  * AWS's own validators over what the stack deploys:
  *  - the Amazon States Language service (the validator behind the AWS Toolkit's ASL editor) on the
- *    state machine definition exactly as synthesized (Fn::Join resolved to function ARNs);
- *  - cfn-lint on the synthesized CloudFormation template: no finding of level Error.
+ *    state machine definition exactly as synthesized (Fn::Join resolved to function ARNs), and on a
+ *    fleet's (the `orgs` setting) Fleet state machine definition;
+ *  - cfn-lint on the synthesized CloudFormation template, with and without orgs: no finding of level Error.
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,11 +14,25 @@ import { join } from 'node:path';
 import { getLanguageService, type ASTNode, type Diagnostic } from 'amazon-states-language-service';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOCAL_REGION, synthesizeDefinition, type SynthesizedDefinition } from '../infra/local/definition.ts';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { LOCAL_ACCOUNT, LOCAL_REGION, synthesizeDefinition, type SynthesizedDefinition } from '../infra/local/definition.ts';
+import { LocalResources } from '../infra/local/aws/resources.ts';
+import { OptimizerStack } from '../infra/stack/optimizer-stack.ts';
+import { parseOrgSettings } from '../functions/domain/fleet.ts';
 
 let synthesized: SynthesizedDefinition;
+/** A fleet's stack: its template, and the Fleet definition resolved as the optimizer's is. */
+let fleet: { template: Template; definition: Record<string, unknown> };
 beforeAll(() => {
   synthesized = synthesizeDefinition();
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const orgs = parseOrgSettings([{ name: 'canary', wave: 1 }, { name: 'prod-eu', wave: 2, region: 'mypurecloud.ie', apiBudgetPerMinute: 200 }, { name: 'prod-us', wave: 2 }], 'orgs');
+  const stack = new OptimizerStack(app, 'FleetLint', { env: { account: LOCAL_ACCOUNT, region: LOCAL_REGION }, orgs, scheduleTarget: 'fleet', alarmEmail: 'ops@example.com' });
+  const template = Template.fromStack(stack);
+  const resources = new LocalResources(template.toJSON(), 'FleetLint');
+  const id = stack.getLogicalId(stack.fleet!.machine.stateMachine.node.defaultChild as never);
+  fleet = { template, definition: JSON.parse(resources.resolve(resources.properties(id).DefinitionString) as string) as Record<string, unknown> };
 }, 60_000);
 
 // ─── Amazon States Language service ──────────────────────────────────────────────────────────────
@@ -87,10 +102,23 @@ const showAsl = (findings: Finding[]) =>
   findings.map((f) => `  ${f.at}  state ${f.states.join(' > ') || '(top level)'}  at ${f.path}\n    ${f.message}`).join('\n');
 
 describe('AWS States Language service (the AWS Toolkit validator)', () => {
-  it('finds nothing wrong with the synthesized definition', async () => {
-    const findings = await validateAsl(synthesized.definition);
+  it.each([
+    ['optimizer', () => synthesized.definition],
+    ['Fleet (a deployment with orgs)', () => fleet.definition],
+  ])('finds nothing wrong with the synthesized %s definition', async (_name, definition) => {
+    const d = definition();
+    const findings = await validateAsl(d);
     if (findings.length > 0) console.error(`ASL service diagnostics on the synthesized definition:\n${showAsl(findings)}`);
     expect(findings, showAsl(findings)).toEqual([]);
+    // Resolved: no intrinsic left in the text the validator read.
+    expect(JSON.stringify(d)).not.toMatch(/Fn::|"Ref"/);
+  });
+
+  it("the Fleet definition is the one with StartExecution.sync:2 of the optimizer in its Map, so the validator read that integration's fields", () => {
+    const states = fleet.definition['States'] as Record<string, { ItemProcessor?: { States: Record<string, Record<string, unknown>> } }>;
+    const start = states['RunWave']!.ItemProcessor!.States['StartOrgRun']!;
+    expect(start['Resource']).toBe('arn:aws:states:::states:startExecution.sync:2');
+    expect((start['Parameters'] as Record<string, unknown>)['StateMachineArn']).toBe(`arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:FleetLint-Optimizer`);
   });
 
   // The validator is live: each deliberately broken copy is flagged, at the state that was broken.
@@ -162,6 +190,7 @@ describe('cfn-lint on the synthesized template', () => {
 
   let workDir: string | undefined;
   let ours: Promise<CfnLintReport>;
+  let withOrgs: Promise<CfnLintReport>;
   let broken: Promise<CfnLintReport>;
   beforeAll(() => {
     if (!cfnLintVersion) return;
@@ -172,18 +201,23 @@ describe('cfn-lint on the synthesized template', () => {
     const machine = Object.values(copy.Resources).find((r) => r.Type === 'AWS::StepFunctions::StateMachine');
     if (!machine) throw new Error('the template has no state machine');
     machine.Properties['NotACloudFormationProperty'] = true;
-    // Both runs at once: each takes a few seconds, mostly cfn-lint starting up.
+    // All runs at once: each takes a few seconds, mostly cfn-lint starting up.
     ours = cfnLint(template, workDir, 'template.json');
+    withOrgs = cfnLint(fleet.template.toJSON(), workDir, 'fleet-template.json');
     broken = cfnLint(copy, workDir, 'broken.json');
     ours.catch(() => {});
+    withOrgs.catch(() => {});
     broken.catch(() => {});
   });
   afterAll(() => {
     if (workDir) rmSync(workDir, { recursive: true, force: true });
   });
 
-  whenAvailable(`finds no Error in the template ${suffix}`, async () => {
-    const { code, findings } = await ours;
+  whenAvailable.each([
+    ['a single-org deployment', () => ours],
+    ['a fleet (orgs: their secrets, alarms, dashboard rows, the Fleet state machine)', () => withOrgs],
+  ])(`finds no Error in the template of %s ${suffix}`, async (_what, report) => {
+    const { code, findings } = await report();
     const errors = findings.filter((f) => f.Level === 'Error');
     const others = findings.filter((f) => f.Level !== 'Error');
     if (others.length > 0) console.info(`cfn-lint warnings/informational (allowed):\n${showCfn(others)}`);

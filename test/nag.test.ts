@@ -3,15 +3,21 @@
  * ones left are printed), every acknowledgement answers a real finding and gives a reason, and
  * the harness does catch a new wildcard.
  */
-import { App, Validations } from 'aws-cdk-lib';
+import { App, ArnFormat, Validations } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
 import { applyNagChecks } from '../infra/stack/nag.ts';
 import { OptimizerStack, type OptimizerStackProps } from '../infra/stack/optimizer-stack.ts';
+import { parseOrgSettings } from '../functions/domain/fleet.ts';
 
 const ENV = { account: '123456789012', region: 'eu-west-1' };
+/** A fleet: its org secrets (one with the org's region in it), the org-secret prefix grant, the fleet function and the Fleet state machine. */
+const FLEET: OptimizerStackProps = {
+  orgs: parseOrgSettings([{ name: 'canary', wave: 1 }, { name: 'prod-eu', wave: 2, region: 'mypurecloud.ie', apiBudgetPerMinute: 200 }], 'orgs'),
+  scheduleTarget: 'fleet',
+};
 
 function build(props: OptimizerStackProps = {}) {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
@@ -48,11 +54,14 @@ function acknowledgements(root: IConstruct): Array<{ path: string; id: string; r
   return out;
 }
 
-describe('AwsSolutions checks', () => {
+// Each case synthesizes whole stacks (the first also loads CDK and cdk-nag): seconds each, more beside the bundling stack test.
+describe('AwsSolutions checks', { timeout: 30_000 }, () => {
   it.each([
     ['an account and region', { env: ENV }],
     ['no environment (as cdk synth without credentials)', {}],
-    ['every option set', { env: ENV, scheduleEnabled: true, alarmEmail: 'ops@example.com', genesysRegion: 'mypurecloud.ie', logRetentionDays: 365 }],
+    ['orgs (a fleet)', { env: ENV, ...FLEET }],
+    ['orgs and no environment', { ...FLEET }],
+    ['every option set', { env: ENV, scheduleEnabled: true, alarmEmail: 'ops@example.com', genesysRegion: 'mypurecloud.ie', logRetentionDays: 365, ...FLEET }],
   ] as Array<[string, OptimizerStackProps]>)('leave no unacknowledged error or warning with %s', (_label, props) => {
     const { app } = build(props);
     const left = findings(app);
@@ -66,8 +75,11 @@ describe('AwsSolutions checks', () => {
     expect(() => app.synth()).not.toThrow();
   });
 
-  it('every acknowledgement answers a real finding on its construct, with a reason', () => {
-    const { app } = build({ env: ENV });
+  it.each([
+    ['one org', {}],
+    ['orgs (a fleet)', FLEET],
+  ] as Array<[string, OptimizerStackProps]>)('every acknowledgement answers a real finding on its construct, with a reason (%s)', (_label, props) => {
+    const { app } = build({ env: ENV, ...props });
     const raw = findings(app, { ignoreAcknowledgements: true });
     const acks = acknowledgements(app);
     expect(acks.length).toBeGreaterThan(0);
@@ -98,6 +110,19 @@ describe('AwsSolutions checks', () => {
     const widened = build({ env: ENV });
     widened.stack.functions.report.addToRolePolicy(new PolicyStatement({ actions: ['s3:DeleteObject'], resources: [widened.stack.runBucket.arnForObjects('runs/*/report.json')] }));
     expect(findings(widened.app).map((f) => f.rule)).toEqual([expect.stringMatching(/^AwsSolutions-IAM5\[Resource::<RunBucket[^>]*\.Arn>\/runs\/\*\/report\.json\]$/)]);
+
+    // A fleet: a grant on every secret under the org secrets' parent (broader than <secretName>/*) is not the acknowledged prefix.
+    const fleet = build({ env: ENV, ...FLEET });
+    const parent = fleet.stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: 'genesys-index-optimizer/*', arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    fleet.stack.functions.verify.addToRolePolicy(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [parent] }));
+    // And a wildcard added to the fleet function's role.
+    fleet.stack.fleet!.fn.addToRolePolicy(new PolicyStatement({ actions: ['s3:GetObject'], resources: [fleet.stack.runBucket.arnForObjects('runs/*')] }));
+    const fleetLeft = findings(fleet.app);
+    expect(fleetLeft.map((f) => f.rule).sort()).toEqual([
+      expect.stringMatching(/^AwsSolutions-IAM5\[Resource::<RunBucket[^>]*\.Arn>\/runs\/\*\]$/),
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:eu-west-1:123456789012:secret:genesys-index-optimizer/*]',
+    ]);
+    expect(fleetLeft.flatMap((f) => f.paths).sort()).toEqual(['NagTest/FleetRole/DefaultPolicy/Resource', 'NagTest/VerifyRole/DefaultPolicy/Resource']);
 
     const gated = build({ env: ENV });
     gated.stack.functions.fetch.addToRolePolicy(new PolicyStatement({ actions: ['events:*'], resources: ['*'] }));

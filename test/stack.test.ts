@@ -1,14 +1,19 @@
 /**
  * What the synthesized OptimizerStack promises: five arm64 Node 24 functions, each with only the
  * settings it reads, the state machine's shape, least privilege on the secret, the bucket and the
- * logs, a locked-down bucket, and the outputs. (Schedule, audit bus, logs, queries, alarms and the
- * run guard: observability.test.ts; cdk-nag: nag.test.ts.) Bundling with esbuild is real, so this also proves that
- * every handler bundles.
+ * logs, a locked-down bucket, and the outputs; and a fleet's (the `orgs` setting): each org's
+ * secret, who may read them, the Fleet state machine's grants and definition, the setting's errors,
+ * and that without it nothing of the fleet is deployed. (Schedule, audit bus, logs, queries, alarms,
+ * dashboard and the run guard: observability.test.ts; cdk-nag: nag.test.ts.) Bundling with esbuild
+ * is real, so this also proves that every handler bundles, the fleet's too.
  */
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { OptimizerStack } from '../infra/stack/optimizer-stack.ts';
+import { settingsFromContext } from '../infra/stack/settings.ts';
+import { fleetOrgs, parseFleetInput, parseOrgSettings, planFleet, type FleetOrg } from '../functions/domain/fleet.ts';
+import { parseExecutionInput } from '../functions/domain/execution-input.ts';
 
 // CloudFormation JSON is untyped; these aliases keep the walking code readable.
 type Json = any;
@@ -101,15 +106,15 @@ interface Statement {
 
 const asArray = (v: Json): Json[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
-/** Every statement of every identity and resource policy in the template. */
-function allStatements(): Statement[] {
+/** Every statement of every identity and resource policy in the template (the default stack's unless told). */
+function allStatements(res: Resources = resources): Statement[] {
   const out: Statement[] = [];
   const add = (source: string, roles: string[], doc: Json) => {
     for (const s of asArray(doc?.Statement)) {
       out.push({ source, roles, Effect: s.Effect, actions: asArray(s.Action ?? s.NotAction), resources: asArray(s.Resource ?? s.NotResource), raw: s });
     }
   };
-  for (const [id, r] of Object.entries(resources)) {
+  for (const [id, r] of Object.entries(res)) {
     const p = r.Properties ?? {};
     if (r.Type === 'AWS::IAM::Policy' || r.Type === 'AWS::IAM::ManagedPolicy') {
       add(id, asArray(p.Roles).map((x) => refId(x)!).filter(Boolean), p.PolicyDocument);
@@ -138,14 +143,14 @@ const roleName = (roleId: string): string => {
   return name ?? roleId;
 };
 
-const bucketArn = () => ({ 'Fn::GetAtt': [bucketId, 'Arn'] });
+const bucketArn = (bucket = bucketId) => ({ 'Fn::GetAtt': [bucket, 'Arn'] });
 /** The key pattern of a bucketArn + "/key" resource (fails the test for anything else). */
-const objectKeyOf = (r: Json): string => {
+const objectKeyOf = (r: Json, bucket = bucketId): string => {
   const parts = r?.['Fn::Join']?.[1];
   expect(r?.['Fn::Join']?.[0], JSON.stringify(r)).toBe('');
-  expect(parts?.[0], JSON.stringify(r)).toEqual(bucketArn());
+  expect(parts?.[0], JSON.stringify(r)).toEqual(bucketArn(bucket));
   expect(parts, JSON.stringify(r)).toHaveLength(2);
-  expect(parts[1], JSON.stringify(r)).toMatch(/^\/runs\/\*\/([a-z]+\.json|[a-z-]+\/(([a-z]+|\*)\/)?\*)$/);
+  expect(parts[1], JSON.stringify(r)).toMatch(/^\/runs\/\*\/([a-z-]+\.json|[a-z-]+\/(([a-z]+|\*)\/)?\*)$/);
   return String(parts[1]).slice(1);
 };
 
@@ -486,5 +491,225 @@ describe('outputs', () => {
     template.hasOutput('AuditBusName', { Value: { Ref: bus } });
     template.hasOutput('AuditBusArn', { Value: { 'Fn::GetAtt': [bus, 'Arn'] } });
     template.hasOutput('AlarmTopicArn', { Value: { Ref: only('AWS::SNS::Topic') } });
+  });
+});
+
+describe('without orgs (a single-org deployment, as before)', () => {
+  it('has no Fleet state machine, no fleet function, no org secret and no org settings in any function', () => {
+    const machines = idsOf('AWS::StepFunctions::StateMachine').map((id) => resources[id]!.Properties.StateMachineName);
+    expect(machines.sort()).toEqual(['OptimizerTest-Approval', 'OptimizerTest-Optimizer']);
+    expect(idsOf('AWS::SecretsManager::Secret')).toEqual([secretId]);
+    expect(idsOf('AWS::Lambda::Function').filter((id) => id.startsWith('FleetFunction'))).toEqual([]);
+    for (const name of NAMES) {
+      const vars = resources[fnId[name]]!.Properties.Environment.Variables;
+      expect(vars.GENESYS_ORGS, name).toBeUndefined();
+      expect(vars.GENESYS_SECRET_PREFIX, name).toBeUndefined();
+    }
+    expect(template.toJSON().Outputs.FleetStateMachineArn).toBeUndefined();
+  });
+});
+
+describe('a fleet (the orgs setting)', () => {
+  const ORGS = parseOrgSettings(
+    [
+      { name: 'canary', wave: 1 },
+      { name: 'prod-eu', wave: 2, region: 'mypurecloud.ie', apiBudgetPerMinute: 200 },
+      { name: 'prod-us', wave: 2, input: { policy: { cooldownHours: 48 } } },
+    ],
+    'orgs',
+  );
+  const SECRET_NAME = 'genesys-index-optimizer/oauth-client';
+  const ACCOUNT = '123456789012';
+  const REGION = 'eu-west-1';
+  let f: {
+    stack: OptimizerStack;
+    resources: Resources;
+    statements: Statement[];
+    fnId: Record<Name | 'fleet', string>;
+    fnRoleId: Record<Name | 'fleet', string>;
+    optimizerId: string;
+    fleetId: string;
+    fleetRoleId: string;
+    fleetDefinition: Json;
+  };
+
+  beforeAll(() => {
+    const app = new App();
+    const stack = new OptimizerStack(app, 'FleetTest', { env: { account: ACCOUNT, region: REGION }, orgs: ORGS, scheduleTarget: 'fleet' });
+    const res: Resources = Template.fromStack(stack).toJSON().Resources;
+    const statements = allStatements(res);
+    const ids = {} as Record<Name | 'fleet', string>;
+    const roles = {} as Record<Name | 'fleet', string>;
+    for (const name of [...NAMES, 'fleet'] as const) {
+      const id = Object.keys(res).find((k) => res[k]!.Type === 'AWS::Lambda::Function' && k.startsWith(`${cap(name)}Function`));
+      if (!id) throw new Error(`no ${name} function`);
+      ids[name] = id;
+      roles[name] = refId(res[id]!.Properties.Role)!;
+    }
+    const fleetId = stack.getLogicalId(stack.fleet!.machine.stateMachine.node.defaultChild as never);
+    f = {
+      stack,
+      resources: res,
+      statements,
+      fnId: ids,
+      fnRoleId: roles,
+      optimizerId: stack.getLogicalId(stack.stateMachine.node.defaultChild as never),
+      fleetId,
+      fleetRoleId: refId(res[fleetId]!.Properties.RoleArn)!,
+      fleetDefinition: parseDefinition(res[fleetId]!.Properties.DefinitionString),
+    };
+  }, 120_000);
+
+  /** A template ARN with the partition as aws, as IAM compares it. */
+  const render = (v: Json): string => {
+    if (typeof v === 'string') return v;
+    if (v?.Ref === 'AWS::Partition') return 'aws';
+    const join = v?.['Fn::Join'];
+    if (join) return (join[1] as Json[]).map(render).join(join[0]);
+    // The name of the state machine a Ref points at (CDK's Fn::Select of its ARN's seventh part).
+    const select = v?.['Fn::Select'];
+    if (select && select[0] === 6 && select[1]?.['Fn::Split']?.[0] === ':') return f.resources[refId(select[1]['Fn::Split'][1])!]!.Properties.StateMachineName;
+    throw new Error(`cannot render ${JSON.stringify(v)}`);
+  };
+  const arnCovers = (pattern: string, arn: string) => covers(pattern, arn);
+  const secretArn = (name: string) => `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${name}-AbC123`;
+  const mine = (roleId: string) => f.statements.filter((s) => s.roles.includes(roleId));
+
+  it("each org has its secret, <secretName>/<org>, with the org's region where the setting gives one", () => {
+    const secrets = Object.keys(f.resources).filter((id) => f.resources[id]!.Type === 'AWS::SecretsManager::Secret');
+    expect(secrets).toHaveLength(1 + ORGS.length);
+    expect(secrets.map((id) => f.resources[id]!.Properties.Name).sort()).toEqual([SECRET_NAME, ...ORGS.map((o) => `${SECRET_NAME}/${o.name}`)].sort());
+    for (const org of ORGS) {
+      const id = f.stack.getLogicalId(f.stack.orgSecrets.get(org.name)!.node.defaultChild as never);
+      const props = f.resources[id]!.Properties;
+      expect(props.Name).toBe(`${SECRET_NAME}/${org.name}`);
+      expect(props.Description).toContain(org.name);
+      if (org.region) {
+        // A placeholder client to replace, the org's hosts already in place; never a client secret in the template.
+        expect(JSON.parse(props.GenerateSecretString.SecretStringTemplate)).toEqual({ clientId: '', region: org.region });
+        expect(props.GenerateSecretString.GenerateStringKey).toBe('clientSecret');
+      } else {
+        // As the stack's own secret: CDK's random placeholder, to be replaced by put-secret-value.
+        expect(props.GenerateSecretString).toEqual(f.resources[f.stack.getLogicalId(f.stack.secret.node.defaultChild as never)]!.Properties.GenerateSecretString);
+      }
+      expect(props.SecretString).toBeUndefined();
+    }
+  });
+
+  it("the functions that call Genesys may read exactly the org secrets' prefix (and the stack's secret), nothing broader; no one else reads a secret", () => {
+    const prefix = { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:secretsmanager:${REGION}:${ACCOUNT}:secret:${SECRET_NAME}/*`]] };
+    const mainId = f.stack.getLogicalId(f.stack.secret.node.defaultChild as never);
+    const readers = f.statements.filter((s) => touchesService(s, 'secretsmanager'));
+    for (const s of readers) {
+      expect(s.actions, s.source).toEqual(['secretsmanager:GetSecretValue']);
+      expect([[{ Ref: mainId }], [prefix]], s.source).toContainEqual(s.resources);
+    }
+    const byRole = (resource: Json) =>
+      [...new Set(readers.filter((s) => JSON.stringify(s.resources) === JSON.stringify([resource])).flatMap((s) => s.roles))].sort();
+    const genesysRoles = (['fetch', 'optimize', 'verify'] as const).map((n) => f.fnRoleId[n]).sort();
+    expect(byRole(prefix)).toEqual(genesysRoles);
+    expect(byRole({ Ref: mainId })).toEqual(genesysRoles);
+    expect([...new Set(readers.flatMap((s) => s.roles))].sort()).toEqual(genesysRoles);
+
+    // What the prefix reaches, as IAM matches it (Secrets Manager adds -<6 characters> to a secret's ARN).
+    const pattern = render(prefix);
+    for (const org of ORGS) expect(arnCovers(pattern, secretArn(`${SECRET_NAME}/${org.name}`)), org.name).toBe(true);
+    for (const other of [SECRET_NAME, `${SECRET_NAME}-other`, 'genesys-index-optimizer/other', `other/${ORGS[0]!.name}`]) {
+      expect(arnCovers(pattern, secretArn(other)), other).toBe(false);
+    }
+  });
+
+  it('validate is told the orgs (GENESYS_ORGS), the functions that call Genesys the secret prefix; the fleet function the run bucket only', () => {
+    const vars = (name: Name | 'fleet') => f.resources[f.fnId[name]]!.Properties.Environment.Variables;
+    expect(vars('validate').GENESYS_ORGS).toBe(ORGS.map((o) => o.name).join(','));
+    for (const name of NAMES) {
+      expect(vars(name).GENESYS_SECRET_PREFIX, name).toBe(SECRET_READERS.includes(name) ? SECRET_NAME : undefined);
+      if (name !== 'validate') expect(vars(name).GENESYS_ORGS, name).toBeUndefined();
+    }
+    const bucket = Object.keys(f.resources).find((id) => f.resources[id]!.Type === 'AWS::S3::Bucket')!;
+    expect(vars('fleet')).toEqual({
+      RUN_BUCKET: { Ref: bucket },
+      POWERTOOLS_SERVICE_NAME: 'genesys-index-optimizer',
+      POWERTOOLS_METRICS_NAMESPACE: 'GenesysIndexOptimizer',
+      NODE_OPTIONS: '--enable-source-maps',
+    });
+  });
+
+  it('the Fleet role may start only the optimizer, describe and stop only its executions, and invoke only the fleet function', () => {
+    const statements = mine(f.fleetRoleId);
+    const states = statements.filter((s) => touchesService(s, 'states'));
+    expect(states.map((s) => [[...s.actions].sort(), s.resources])).toEqual([
+      [['states:StartExecution'], [{ Ref: f.optimizerId }]],
+      [['states:DescribeExecution', 'states:StopExecution'], [expect.anything()]],
+    ]);
+    const executions = render(states[1]!.resources[0]);
+    const execution = (machine: string) => `arn:aws:states:${REGION}:${ACCOUNT}:execution:${machine}:canary-0b7e4c1a`;
+    expect(arnCovers(executions, execution('FleetTest-Optimizer'))).toBe(true);
+    for (const other of ['FleetTest-Approval', 'FleetTest-Fleet', 'OtherStack-Optimizer']) expect(arnCovers(executions, execution(other)), other).toBe(false);
+
+    const lambda = statements.filter((s) => touchesService(s, 'lambda'));
+    expect(lambda.flatMap((s) => s.actions)).toEqual(['lambda:InvokeFunction']);
+    const fleetArn = { 'Fn::GetAtt': [f.fnId.fleet, 'Arn'] };
+    expect(lambda[0]!.resources).toEqual([fleetArn, { 'Fn::Join': ['', [fleetArn, ':*']] }]);
+    // .sync:2 follows the child through the managed rule: that rule only.
+    const events = statements.filter((s) => touchesService(s, 'events'));
+    for (const s of events) expect(render(s.resources[0]), s.source).toBe(`arn:aws:events:${REGION}:${ACCOUNT}:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule`);
+    // Nothing else: no bucket, no secret, no other state machine.
+    for (const s of statements) for (const a of s.actions) expect(['states', 'lambda', 'events', 'logs', 'xray'], `${s.source} ${a}`).toContain(a.split(':')[0]);
+  });
+
+  it('the fleet function reads only org runs\' report.json and writes only fleet-report.json, and nothing else', () => {
+    const statements = mine(f.fnRoleId.fleet);
+    const s3 = statements.filter((s) => touchesService(s, 's3'));
+    const bucket = Object.keys(f.resources).find((id) => f.resources[id]!.Type === 'AWS::S3::Bucket')!;
+    const byKey = Object.fromEntries(s3.flatMap((st) => st.resources.map((r) => [objectKeyOf(r, bucket), st.actions])));
+    expect(byKey).toEqual({ 'runs/*/report.json': ['s3:GetObject'], 'runs/*/fleet-report.json': ['s3:PutObject'] });
+    const others = statements.filter((s) => !touchesService(s, 's3'));
+    expect(others.map((s) => [...s.actions].sort())).toEqual([['logs:CreateLogStream', 'logs:PutLogEvents']]);
+  });
+
+  it("the Fleet definition plans from the orgs and starts each org's run (.sync:2, the optimizer) with an input that names its org", () => {
+    const d = f.fleetDefinition;
+    expect(d.StartAt).toBe('PlanFleet');
+    const plan = d.States.PlanFleet;
+    expect(plan.Resource).toBe(`@@GetAtt:${f.fnId.fleet}.Arn@@`);
+    expect(plan.Parameters).toMatchObject({ action: 'plan', 'input.$': '$$.Execution.Input' });
+    const orgs = plan.Parameters.orgs as FleetOrg[];
+    expect(orgs).toEqual(fleetOrgs(ORGS));
+    const map = d.States.RunWave;
+    expect(map.Type).toBe('Map');
+    const start = map.ItemProcessor.States.StartOrgRun;
+    expect(start.Resource).toMatch(/:states:::states:startExecution\.sync:2$/);
+    expect(start.Parameters.StateMachineArn).toBe(`@@Ref:${f.optimizerId}@@`);
+    expect(start.Parameters['Input.$']).toBe('$.input');
+    // What the Map iterates: the wave NextWave picks from what PlanFleet (the fleet function) returned.
+    expect(plan.ResultPath).toBe('$.progress');
+    expect(d.States.NextWave.Parameters['wave.$']).toBe('States.ArrayGetItem($.progress.waves, $.progress.next)');
+    expect(d.States.NextWave.ResultPath).toBe('$.current');
+    expect(map.ItemsPath).toBe('$.current.wave.orgs');
+    // The plan the function makes from that payload: every item's input names its org, and its run would accept it.
+    const names = orgs.map((o) => o.name);
+    for (const fleetInput of [{}, { orgs: ['prod-us'], dryRun: true }]) {
+      const progress = planFleet(orgs, parseFleetInput(fleetInput, orgs));
+      const items = progress.waves.flatMap((w) => w.orgs);
+      expect(items.length).toBeGreaterThan(0);
+      for (const item of items) {
+        expect(item.input.org, item.name).toBe(item.name);
+        expect(parseExecutionInput(item.input, names).org, item.name).toBe(item.name);
+      }
+    }
+  });
+
+  it('a bad orgs setting fails settingsFromContext with an error naming the field', () => {
+    const read = (orgs: unknown) => () => settingsFromContext((key) => (key === 'orgs' ? orgs : undefined));
+    expect(read([{ name: 'canary', colour: 'blue' }])).toThrow(/^context orgs\[0\]\.colour: unknown field/);
+    expect(read([{ name: 'Prod EU' }])).toThrow(/^context orgs\[0\]\.name: must be a short slug/);
+    expect(read([{ name: 'canary' }, { name: 'canary', wave: 2 }])).toThrow(/^context orgs\[1\]\.name: "canary" is named twice/);
+    expect(read([{ name: 'canary' }, { name: 'prod', input: { timing: { settleSeconds: -1 } } }])).toThrow(/^context orgs\[1\]\.input\.timing\.settleSeconds: /);
+    expect(read([{ name: 'canary', wave: 0 }])).toThrow(/^context orgs\[0\]\.wave: /);
+    expect(read('[{"name": "canary",}]')).toThrow(/^context orgs: not valid JSON/);
+    expect(read([])).toThrow(/^context orgs: must be a non-empty array/);
+    // A good one, from the command line (a string) or cdk.json (JSON) alike.
+    expect(settingsFromContext((key) => (key === 'orgs' ? '[{"name":"canary"}]' : undefined)).props.orgs).toEqual([{ name: 'canary', wave: 1, input: {} }]);
   });
 });

@@ -5,13 +5,15 @@
  * acknowledged per wildcard resource (`AwsSolutions-IAM5[Resource::<flattened ARN>]`), so a new
  * wildcard added later is reported rather than silently covered.
  */
-import { type App, Aspects, Stack, Validations } from 'aws-cdk-lib';
+import { type App, ArnFormat, Aspects, Stack, Validations } from 'aws-cdk-lib';
 import { Policy, type Role } from 'aws-cdk-lib/aws-iam';
+import type { CfnSecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
-import { FUNCTION_NAMES, type FunctionName } from './observability.ts';
+import { FUNCTION_NAMES } from './observability.ts';
 import type { OptimizerStack } from './optimizer-stack.ts';
-import { RUN_OBJECT, RUN_STORE_ACCESS } from '../../functions/store/run-layout.ts';
+import { orgSecretName } from '../../functions/domain/orgs.ts';
+import { RUN_OBJECT, RUN_STORE_ACCESS, type StoreUser } from '../../functions/store/run-layout.ts';
 import { anyRun } from './run-store-grants.ts';
 
 /** Runs the AwsSolutions checks when the app synthesizes: a finding not acknowledged here fails the synth. */
@@ -78,14 +80,16 @@ const defaultPolicy = (role: Role | IConstruct): Policy => {
   return p;
 };
 
+/** Why a Genesys OAuth client's secret has no Secrets Manager rotation (the stack's, and each org's in a fleet). */
+const GENESYS_SECRET_ROTATION =
+  'The secret holds a Genesys Cloud OAuth client secret, which only Genesys Cloud can issue: it is rotated in Genesys Cloud admin ' +
+  '(OAuth > client > regenerate) and then put into this secret. A Secrets Manager rotation Lambda could not create a new Genesys ' +
+  'client secret. The functions cache the secret for 5 minutes and re-read it after a 401, so a rotation takes effect on the next call.';
+
 export function acknowledgeNagFindings(stack: OptimizerStack): void {
-  Validations.of(stack.secret).acknowledge({
-    id: 'AwsSolutions-SMG4',
-    reason:
-      'The secret holds a Genesys Cloud OAuth client secret, which only Genesys Cloud can issue: it is rotated in Genesys Cloud admin ' +
-      '(OAuth > client > regenerate) and then put into this secret. A Secrets Manager rotation Lambda could not create a new Genesys ' +
-      'client secret. The functions cache the secret for 5 minutes and re-read it after a 401, so a rotation takes effect on the next call.',
-  });
+  Validations.of(stack.secret).acknowledge({ id: 'AwsSolutions-SMG4', reason: GENESYS_SECRET_ROTATION });
+  // A fleet: each org's secret holds that org's own OAuth client, rotated in that org's Genesys Cloud admin.
+  for (const secret of stack.orgSecrets.values()) Validations.of(secret).acknowledge({ id: 'AwsSolutions-SMG4', reason: GENESYS_SECRET_ROTATION });
 
   Validations.of(stack.runBucket).acknowledge({
     id: 'AwsSolutions-S1',
@@ -115,7 +119,7 @@ function acknowledgeIamWildcards(stack: OptimizerStack): void {
     'Run objects are keyed runs/<state machine>/<execution name>/<object>, and per index runs/.../outcomes/<outcome>/<index id>.json: ' +
     'the wildcards are the run (execution) segment and the index id, only known at run time. The object kind is fixed, and each ' +
     'function gets only the kinds it reads or writes (functions/store/run-layout.ts RUN_STORE_ACCESS).';
-  const runObjectRules = (name: FunctionName): WildcardRule[] => {
+  const runObjectRules = (name: StoreUser): WildcardRule[] => {
     const keys = (list: string[]) => new RegExp(`^(${list.map((k) => esc(`${bucketArn}/${anyRun(k)}`)).join('|')})$`);
     const { get, put } = RUN_STORE_ACCESS[name];
     return [
@@ -130,9 +134,26 @@ function acknowledgeIamWildcards(stack: OptimizerStack): void {
       "The run guard reads the input of this state machine's RUNNING executions (to tell a dry run from a real one); execution " +
       'names are generated per run, so the ARN ends in a wildcard under this one state machine.',
   };
-  for (const name of FUNCTION_NAMES) {
-    acknowledgeWildcards(defaultPolicy(stack.functions[name].role!), [...runObjectRules(name), ...(name === 'validate' ? [guardRule] : [])]);
+  // A fleet: the functions that call Genesys read any org's secret, <secretName>/<org>, by name prefix.
+  const orgSecretRules: WildcardRule[] = [];
+  if (stack.orgSecrets.size > 0) {
+    const secretName = (stack.secret.node.defaultChild as CfnSecret).name!;
+    orgSecretRules.push({
+      actions: ['secretsmanager:GetSecretValue'],
+      resource: flat(stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: orgSecretName(secretName, '*'), arnFormat: ArnFormat.COLON_RESOURCE_NAME })),
+      reason:
+        `A fleet's run reads its org's Genesys OAuth client from the secret ${orgSecretName(secretName, '<org>')} (the org comes with the ` +
+        'execution input). One resource by name prefix, since one ARN per org (about 100 characters each, a hundred orgs) would ' +
+        "outgrow a role's inline policies (10,240 characters in all); the prefix ends in '/', so it reaches the org secrets and not " +
+        "the stack's own secret or any other, and only GetSecretValue is granted.",
+    });
   }
+  for (const name of FUNCTION_NAMES) {
+    const genesys = name === 'fetch' || name === 'optimize' || name === 'verify';
+    acknowledgeWildcards(defaultPolicy(stack.functions[name].role!), [...runObjectRules(name), ...(name === 'validate' ? [guardRule] : []), ...(genesys ? orgSecretRules : [])]);
+  }
+  // The fleet function reads every org run's report and writes the fleet's: the same run-object keys as the other functions'.
+  if (stack.fleet) acknowledgeWildcards(defaultPolicy(stack.fleet.fn.role!), runObjectRules('fleet'));
 
   const sm = stack.stateMachine;
   const fnArnWildcards = Object.values(stack.functions).map((f) => `${flat(f.functionArn)}:*`);
@@ -201,6 +222,35 @@ function acknowledgeIamWildcards(stack: OptimizerStack): void {
           "CDK's Distributed Map grant: the state machine starts each index as a child execution of itself and must describe, stop and " +
           'redrive those child executions, whose names are generated per map run. Scoped to executions of this state machine.',
       },
+    ]);
+  }
+
+  // The Fleet state machine (a deployment with orgs). CDK's StepFunctionsStartExecution .sync:2 grant is
+  // states:StartExecution on the optimizer (no wildcard), DescribeExecution and StopExecution on its
+  // executions (the wildcard below: AWS documents both for .sync), and events:PutTargets/PutRule/DescribeRule on
+  // the managed rule StepFunctionsGetEventsForStepFunctionsExecutionRule (no wildcard).
+  if (stack.fleet) {
+    const fleetSm = stack.fleet.machine.stateMachine;
+    acknowledgeWildcards(defaultPolicy(fleetSm.role), [
+      {
+        actions: ['lambda:InvokeFunction'],
+        resource: `${flat(stack.fleet.fn.functionArn)}:*`,
+        reason: "CDK's LambdaInvoke grant: the fleet function (plan, assess a wave, report), also by qualified ARN (function:<name>:<version or alias>). No other function.",
+      },
+      {
+        actions: ['states:DescribeExecution', 'states:StopExecution'],
+        // arn:<partition>:states:<region>:<account>:execution:<the optimizer state machine's name>*
+        resource: new RegExp(
+          `^${esc(`arn:<AWS::Partition>:states:${flat(stack.region)}:${flat(stack.account)}:execution:`)}` +
+            `${esc(`{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${stack.getLogicalId(sm.node.defaultChild as never)}"}]}]}`)}\\*$`,
+        ),
+        reason:
+          "CDK's StartExecution .sync:2 grant: the Fleet waits for each org's optimizer run and stops it when the fleet execution stops " +
+          '(the two actions AWS documents for .sync, docs.aws.amazon.com/step-functions/latest/dg/stepfunctions-iam.html); run names are ' +
+          'generated per org and run (<org>-<uuid>), so the ARN ends in a wildcard after the optimizer state machine name. (CDK leaves ' +
+          "out the ':' before it, so state machines whose names start with <stack>-Optimizer would match too: the stack has none.)",
+      },
+      loggingAndTracing,
     ]);
   }
 }
