@@ -83,6 +83,24 @@ describe('Step Functions run guard', () => {
     expect(await new StepFunctionsRunGuard(SM, new SFNClient({ region: 'eu-west-1' })).check(me)).toEqual({ proceed: true });
   });
 
+  it("does not read another org's fleet run (named <org>-<uuid>): a wave of runs starting together makes no DescribeExecution calls for each other", async () => {
+    const uuid = '6fa459ea-ee8a-3ca4-894e-db77e160355e';
+    const started = new Date('2026-11-24T08:00:00Z');
+    sfn.on(ListExecutionsCommand).resolves({
+      executions: [
+        { executionArn: exec(`prod-us-${uuid}`), stateMachineArn: SM, name: `prod-us-${uuid}`, status: 'RUNNING', startDate: started },
+        { executionArn: exec(`prod-${uuid}`), stateMachineArn: SM, name: `prod-${uuid}`, status: 'RUNNING', startDate: started },
+        { executionArn: exec(`prod-eu-${uuid}`), stateMachineArn: SM, name: `prod-eu-${uuid}`, status: 'RUNNING', startDate: started },
+        { executionArn: exec('manual-1'), stateMachineArn: SM, name: 'manual-1', status: 'RUNNING', startDate: started },
+      ],
+    });
+    sfn.on(DescribeExecutionCommand).resolves({ input: '{"org": "prod-eu", "dryRun": true}' });
+    const guard = new StepFunctionsRunGuard(SM, new SFNClient({ region: 'eu-west-1' }));
+    expect(await guard.check({ ...me, org: 'prod-eu' })).toEqual({ proceed: true });
+    // Its own org's run and the one whose name says nothing are read; "prod" and "prod-us" are not.
+    expect(sfn.commandCalls(DescribeExecutionCommand).map((c) => c.args[0].input.executionArn)).toEqual([exec(`prod-eu-${uuid}`), exec('manual-1')]);
+  });
+
   it("reads each earlier run's org from its input: another org's run never blocks", async () => {
     sfn.on(ListExecutionsCommand).resolves({
       executions: [

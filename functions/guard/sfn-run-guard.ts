@@ -29,6 +29,10 @@ export class StepFunctionsRunGuard implements RunGuard {
         if (!e.executionArn || e.executionArn === request.executionId || !e.startDate) continue;
         // Only earlier runs can block this one, so only they need their input read.
         if (e.startDate.getTime() > Date.parse(request.startTime)) continue;
+        // Nor another org's fleet run, which its name tells: a wave of k org runs starting together
+        // would otherwise make k(k-1)/2 DescribeExecution calls at once, past that API's quota.
+        const named = orgOfExecutionName(e.name);
+        if (request.org !== null && named !== null && named !== request.org) continue;
         const described = await sfn.send(new DescribeExecutionCommand({ executionArn: e.executionArn }));
         running.push({ executionId: e.executionArn, startTime: e.startDate.toISOString(), ...runOf(described.input) });
       }
@@ -36,6 +40,12 @@ export class StepFunctionsRunGuard implements RunGuard {
     } while (nextToken);
     return verdict(request, running);
   }
+}
+
+/** A fleet names each org's run `<org>-<uuid>` (infra/stack/fleet.ts); any other name says nothing. */
+export function orgOfExecutionName(name: string | undefined): string | null {
+  const m = /^([a-z0-9][a-z0-9-]{0,31})-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.exec(name ?? '');
+  return m ? m[1]! : null;
 }
 
 /** What the guard needs of another run's input: whether it is a dry run, and its org. */
