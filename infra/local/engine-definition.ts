@@ -68,6 +68,8 @@ export const LOCAL_TIMEOUT_FIELD = 'localTimeoutSeconds';
  * (a nested execution waiting for an operator) get the execution's bound instead. And Step Functions
  * reads TimeoutSecondsPath from the state's input, where the engine reads it from the effective
  * input (after Parameters): the value is carried through Parameters to where the engine looks.
+ * An execution bound longer than a JavaScript timer holds (the Fleet machine's 30 days) becomes the
+ * longest it holds, about 24.8 days: otherwise the engine's timer fires at once.
  */
 export function withAwsTaskTimeouts(definition: Record<string, unknown>): Record<string, unknown> {
   const bound = Math.min(typeof definition['TimeoutSeconds'] === 'number' ? (definition['TimeoutSeconds'] as number) : MAX_TIMER_SECONDS, MAX_TIMER_SECONDS);
@@ -88,7 +90,11 @@ export function withAwsTaskTimeouts(definition: Record<string, unknown>): Record
         return [name, s];
       }),
     );
-  return { ...definition, States: states(definition['States'] as States) };
+  const out: Record<string, unknown> = { ...definition, States: states(definition['States'] as States) };
+  // The execution's own bound, where a timer cannot hold it (the Fleet machine's 30 days): the
+  // engine's timer would fire at once. The longest a timer holds (24.8 days) stands in for it.
+  if (typeof definition['TimeoutSeconds'] === 'number' && (definition['TimeoutSeconds'] as number) > MAX_TIMER_SECONDS) out['TimeoutSeconds'] = MAX_TIMER_SECONDS;
+  return out;
 }
 
 export function isDistributedMap(state: Record<string, unknown>): boolean {

@@ -7,50 +7,46 @@
  * EventBridge and Step Functions), where it is evaluated against the role's policies from the
  * template. The Distributed Map runs as AWS runs it (distributed-map.ts), and the quotas AWS
  * enforces (payloads, history) end the run here as they would there.
+ *
+ * runLocally deploys the stack locally (deployment.ts) and runs one execution on it;
+ * executeOptimizer runs one execution on a deployment that is already there, which is how the
+ * Fleet machine's StartOrgRun starts each org's run (fleet-local.ts), several at once.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { SFNClient } from '@aws-sdk/client-sfn';
-import { StateMachine, type RunOptions } from 'aws-local-stepfunctions';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { StateMachine } from 'aws-local-stepfunctions';
 import type { RunReport } from '../../functions/domain/report.ts';
-import { errorMessageOf } from '../../functions/shared/lambda-cause.ts';
 import { runKey, runPrefix } from '../../functions/store/run-store.ts';
 import { S3RunStore } from '../../functions/store/s3-run-store.ts';
-import { IamAuthorizer } from './aws/iam.ts';
-import { ADMIN, startLocalAws, type LocalAws, type RecordedCall, type SecretValue } from './aws/local-aws.ts';
+import type { IamAuthorizer } from './aws/iam.ts';
+import { ADMIN, type LocalAws, type RecordedCall } from './aws/local-aws.ts';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './aws/resources.ts';
-import { INTEGRATION, synthesizeDefinition, taskStates, type FunctionRole, type LocalPrincipal, type SynthesizedDefinition } from './definition.ts';
+import { INTEGRATION, taskStates, type FunctionRole, type SynthesizedDefinition } from './definition.ts';
+import {
+  authorizeSyncStart,
+  causeText,
+  clientsAs,
+  deployLocally,
+  ExecutionAccount,
+  functionHandlers,
+  invokeFunction,
+  namedError,
+  rawCause,
+  STATE_CONTEXT,
+  type AnyEvent,
+  type ExecutionDescription,
+  type InvocationTracker,
+  type LocalDeployment,
+  type LocalTarget,
+} from './deployment.ts';
 import { runDistributedMap, type ChildRun } from './distributed-map.ts';
-import { forLocalEngine, LOCAL_TIMEOUT_FIELD, standInForDistributedMaps, withAwsTaskTimeouts } from './engine-definition.ts';
-import { LocalFunction } from './function-pool.ts';
+import { forLocalEngine, standInForDistributedMaps, withAwsTaskTimeouts } from './engine-definition.ts';
 import { ExecutionQuota, MAX_PAYLOAD_BYTES, payloadBytes, QuotaExceeded } from './quotas.ts';
 
-type Handler = (event: never) => Promise<unknown>;
 type Json = any;
-export type AnyEvent = {
-  type: string;
-  timestamp: number;
-  index?: number;
-  state?: { name: string; input: unknown; output?: unknown };
-  input?: unknown;
-  Error?: string;
-  Cause?: unknown;
-  output?: unknown;
-};
-
-export interface LocalTarget {
-  /** Genesys endpoints: kept in the OAuth client's secret, as a deployment against such hosts would. */
-  apiUrl?: string;
-  loginUrl?: string;
-  region?: string;
-  /** The OAuth client, stored in the stack's Secrets Manager secret for the run. */
-  clientId?: string;
-  clientSecret?: string;
-  /** The secret's value as stored instead (a malformed one), or the error Secrets Manager answers with. */
-  secret?: SecretValue;
-}
+export type { AnyEvent, LocalTarget } from './deployment.ts';
+export { clientsAs } from './deployment.ts';
 
 export interface LocalRunOptions {
   input: unknown;
@@ -102,161 +98,88 @@ export interface LocalRunResult {
   historyEvents: number;
   invocations: Record<FunctionRole, number>;
   events: AnyEvent[];
-  /** AWS calls IAM refused during the run. */
+  /**
+   * AWS calls IAM refused during the run. Several executions at once on one local AWS (a fleet's
+   * org runs) share one record: each one's list and counts then include the others' calls of that time.
+   */
   denials: RecordedCall[];
   /** AWS calls made during the run, by "principal service:Operation" (the runner's own not included). */
   callCounts: Record<string, number>;
   aws: LocalAws;
 }
 
-const HANDLER_MODULES: Record<FunctionRole, string> = {
-  fetch: '../../functions/handlers/fetch.ts',
-  validate: '../../functions/handlers/validate.ts',
-  optimize: '../../functions/handlers/optimize.ts',
-  verify: '../../functions/handlers/verify.ts',
-  report: '../../functions/handlers/report.ts',
-  approval: '../../functions/handlers/approval.ts',
-};
-
-/** The deployment's functions, kept per local AWS and environment (warm containers across runs). */
-const pools = new WeakMap<LocalAws, Map<string, Record<FunctionRole, LocalFunction>>>();
-
-function functionsFor(aws: LocalAws, environments: Record<FunctionRole, Record<string, string>>): Record<FunctionRole, LocalFunction> {
-  let byEnv = pools.get(aws);
-  if (!byEnv) {
-    byEnv = new Map();
-    pools.set(aws, byEnv);
-    const all = byEnv;
-    aws.onClose(async () => {
-      await Promise.all([...all.values()].flatMap((fns) => Object.values(fns).map((f) => f.close())));
-    });
-  }
-  const key = JSON.stringify(environments);
-  let fns = byEnv.get(key);
-  if (!fns) {
-    fns = Object.fromEntries(
-      (Object.keys(HANDLER_MODULES) as FunctionRole[]).map((role) => [role, new LocalFunction(role, new URL(HANDLER_MODULES[role], import.meta.url).href, environments[role])]),
-    ) as Record<FunctionRole, LocalFunction>;
-    byEnv.set(key, fns);
-  }
-  return fns;
+/** One execution of the optimizer on a deployment (runLocally's, or a fleet's StartOrgRun). */
+export interface OptimizerExecutionOptions {
+  input: unknown;
+  executionName?: string;
+  onEvent?: (event: AnyEvent) => void;
+  onApprovalRequested?: LocalRunOptions['onApprovalRequested'];
+  /** Stop waiting and fail the run after this long. */
+  timeoutMs?: number;
+  /** Stops the execution (StopExecution: the fleet execution that started it ended). */
+  signal?: AbortSignal;
 }
 
-/** What the Lambda runtime does with a thrown error: name → Error, JSON body → Cause. */
-function asLambdaError(err: unknown): Error {
-  const e = err instanceof Error ? err : new Error(String(err));
-  const wrapped = new Error(JSON.stringify({ errorType: e.name, errorMessage: e.message, trace: (e.stack ?? '').split('\n') }));
-  wrapped.name = e.name;
-  return wrapped;
-}
-
-const namedError = (name: string, message: string): Error => Object.assign(new Error(message), { name });
-
-function causeText(cause: unknown): string {
-  if (typeof cause !== 'string') return cause === undefined ? '' : JSON.stringify(cause);
-  return errorMessageOf(cause);
-}
-
-/**
- * `$$.State.EnteredTime`, which the engine does not give. It is read when a state's Parameters are
- * evaluated, as the state is entered, so the time of reading is the time it entered (to the millisecond).
- */
-const STATE_CONTEXT = Object.freeze({
-  get EnteredTime(): string {
-    return new Date().toISOString();
-  },
-});
-
-/** Clients that sign as `principal` (the runner itself, or the state machine's role). */
-export function clientsAs(aws: LocalAws, principal: string) {
-  const config = { endpoint: aws.endpoint, region: LOCAL_REGION, credentials: { accessKeyId: principal, secretAccessKey: 'local' } };
-  return { s3: new S3Client({ ...config, forcePathStyle: true }), db: new DynamoDBClient(config), sfn: new SFNClient(config) };
-}
-
-/** The stack's resources in the local AWS, as `cdk deploy` would create them (idempotent). */
-async function provision(aws: LocalAws, admin: ReturnType<typeof clientsAs>, synthesized: SynthesizedDefinition, target: LocalTarget): Promise<{ bucket: string }> {
-  const { resources } = synthesized;
-  const bucket = resources.only('AWS::S3::Bucket').name;
-  try {
-    await admin.s3.send(new CreateBucketCommand({ Bucket: bucket }));
-  } catch (err) {
-    if (!['BucketAlreadyOwnedByYou', 'BucketAlreadyExists'].includes((err as Error).name)) throw err;
-  }
-  for (const [id, table] of resources.ofType('AWS::DynamoDB::Table')) {
-    const p = resources.resolve(table.Properties);
-    try {
-      await admin.db.send(new CreateTableCommand({ TableName: resources.byId.get(id)!.name, KeySchema: p.KeySchema, AttributeDefinitions: p.AttributeDefinitions, BillingMode: p.BillingMode }));
-    } catch (err) {
-      if (!(err instanceof ResourceInUseException)) throw err;
-    }
-  }
-  for (const [id] of resources.ofType('AWS::Events::EventBus')) aws.eventBuses.add(resources.byId.get(id)!.name);
-  const secret = resources.only('AWS::SecretsManager::Secret');
-  aws.secretArns.set(secret.name, secret.arn);
-  aws.secretArns.set(secret.arn, secret.arn);
-  const hosts = { ...(target.region ? { region: target.region } : {}), ...(target.apiUrl ? { apiUrl: target.apiUrl } : {}), ...(target.loginUrl ? { loginUrl: target.loginUrl } : {}) };
-  aws.secrets.set(secret.arn, target.secret ?? { secretString: JSON.stringify({ clientId: target.clientId, clientSecret: target.clientSecret, ...hosts }) });
-  return { bucket };
-}
-
-/**
- * Each function's environment, as Lambda gives it: the variables the template sets on that
- * function, resolved to the local resources, and credentials naming its role (the local AWS
- * endpoint knows the caller by them, as AWS knows a role's session by its credentials).
- */
-function functionEnvironments(synthesized: SynthesizedDefinition, aws: LocalAws, overrides: Record<string, string>): Record<FunctionRole, Record<string, string>> {
-  const out = {} as Record<FunctionRole, Record<string, string>>;
-  for (const [arn, role] of synthesized.functionsByArn) {
-    const [, fn] = synthesized.resources.ofType('AWS::Lambda::Function').find(([id]) => synthesized.resources.byId.get(id)!.arn === arn)!;
-    const vars = synthesized.resources.resolve(fn.Properties?.Environment?.Variables ?? {}) as Record<string, string>;
-    const { NODE_OPTIONS: _sourceMaps, ...rest } = vars;
-    out[role] = {
-      ...rest,
-      ...overrides,
-      AWS_ENDPOINT_URL: aws.endpoint,
-      AWS_REGION: LOCAL_REGION,
-      AWS_DEFAULT_REGION: LOCAL_REGION,
-      AWS_ACCESS_KEY_ID: role,
-      AWS_SECRET_ACCESS_KEY: 'local',
-      AWS_EC2_METADATA_DISABLED: 'true',
-    };
-  }
-  return out;
+/** A run's result, and its description as Step Functions gives it (DescribeExecution, a .sync:2 task). */
+export interface OptimizerExecution extends LocalRunResult {
+  description: ExecutionDescription;
 }
 
 export async function runLocally(options: LocalRunOptions): Promise<LocalRunResult> {
-  const synthesized = options.synthesized ?? synthesizeDefinition();
-  const { resources } = synthesized;
-  const ownAws = options.aws ? null : await startLocalAws({ dir: options.storeDir });
-  const aws = options.aws ?? ownAws!;
-  const iam = new IamAuthorizer(resources, synthesized.roles);
-  options.iam?.(iam);
-  aws.iam = iam;
+  const deployment = await deployLocally({
+    storeDir: options.storeDir,
+    target: options.target,
+    ...(options.aws ? { aws: options.aws } : {}),
+    ...(options.synthesized ? { synthesized: options.synthesized } : {}),
+    ...(options.environment ? { environment: options.environment } : {}),
+    ...(options.iam ? { iam: options.iam } : {}),
+    ...(options.invocationDelayMs ? { invocationDelayMs: options.invocationDelayMs } : {}),
+  });
+  try {
+    // Each run's functions start as new containers: no secret, token or client cached by the last run.
+    await deployment.newContainers();
+    deployment.setLogSink(options.onLogLine ?? null);
+    try {
+      const { description: _description, ...result } = await executeOptimizer(deployment, {
+        input: options.input,
+        ...(options.executionName !== undefined ? { executionName: options.executionName } : {}),
+        ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+        ...(options.onApprovalRequested ? { onApprovalRequested: options.onApprovalRequested } : {}),
+        ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+      });
+      return result;
+    } finally {
+      deployment.setLogSink(null);
+    }
+  } finally {
+    await deployment.close();
+  }
+}
+
+/**
+ * One execution of the optimizer's state machine on a local deployment, as Step Functions runs
+ * it: registered as RUNNING for the run guard (with its input), its Distributed Map's children and
+ * its approval execution as executions of their own, every Task as the real function. Several
+ * may run at once on one deployment (a fleet's org runs): each has its own history, quotas,
+ * invocations and events.
+ */
+export async function executeOptimizer(deployment: LocalDeployment, options: OptimizerExecutionOptions): Promise<OptimizerExecution> {
+  const { synthesized, aws, iam } = deployment;
   const denialsBefore = aws.denials.length;
   const countsBefore = new Map(aws.counts);
 
-  const functions = functionsFor(aws, functionEnvironments(synthesized, aws, options.environment ?? {}));
   const tasks = taskStates(synthesized.definition, synthesized.functionsByArn);
   /** The approval machine's Tasks that wait for a callback (the only kind it has). */
   const approvalTasks = Object.entries(synthesized.approval.definition['States'] as Record<string, Record<string, unknown>>)
     .filter(([, st]) => st['Resource'] === INTEGRATION.lambdaWaitForTaskToken)
     .map(([n]) => n);
-  const arnOf = new Map([...synthesized.functionsByArn].map(([arn, role]) => [role, arn]));
-  const timeoutOf = new Map<FunctionRole, number>();
-  for (const [arn, role] of synthesized.functionsByArn) {
-    const fn = resources.ofType('AWS::Lambda::Function').find(([id]) => resources.byId.get(id)!.arn === arn);
-    timeoutOf.set(role, Number(fn?.[1].Properties?.Timeout ?? 3));
-  }
-  const invocations = Object.fromEntries(Object.keys(HANDLER_MODULES).map((role) => [role, 0])) as Record<FunctionRole, number>;
+  const tracker: InvocationTracker = { invocations: Object.fromEntries([...new Set(synthesized.functionsByArn.values())].map((role) => [role, 0])), inflight: new Set() };
   const events: AnyEvent[] = [];
   const emit = (e: AnyEvent) => {
     events.push(e);
     options.onEvent?.(e);
   };
-  let transitions = 0;
-  let maxPayloadBytes = 0;
-  /** Invocations not yet returned: a run is over when they are (their logs and writes belong to it). */
-  const inflight = new Set<Promise<unknown>>();
+  const account = new ExecutionAccount();
 
   const stateMachine = synthesized.optimizer;
   const stateMachineName = stateMachine.name;
@@ -270,73 +193,9 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
   };
 
   /** One Task state's invocation of a function, as Step Functions and Lambda make it. */
-  const invoke = async (role: FunctionRole, stateName: string, input: unknown, quota: ExecutionQuota, fail: (e: QuotaExceeded) => void, principal: LocalPrincipal = 'stateMachine') => {
-    try {
-      quota.events(3, `task ${stateName}`);
-    } catch (err) {
-      // Past the history quota the execution ends; it is not the task's error to catch.
-      if (err instanceof QuotaExceeded) fail(err);
-      throw err;
-    }
-    const allowed = await iam.authorize(principal, { action: 'lambda:InvokeFunction', resource: arnOf.get(role)! });
-    if (!allowed.allowed) throw namedError('Lambda.AWSLambdaException', `${allowed.message} (Service: Lambda, Status Code: 403, Error Code: AccessDeniedException)`);
-    invocations[role]++;
-    const delay = options.invocationDelayMs?.() ?? 0;
-    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
-    const seconds = timeoutOf.get(role)!;
-    let timer: NodeJS.Timeout | undefined;
-    let output: unknown;
-    const invocation = functions[role].invoke(input);
-    inflight.add(invocation);
-    void invocation.catch(() => undefined).finally(() => inflight.delete(invocation));
-    try {
-      output = await Promise.race([
-        invocation,
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(namedError('Sandbox.Timedout', `Task timed out after ${seconds.toFixed(2)} seconds`)), seconds * 1000);
-        }),
-      ]);
-    } catch (err) {
-      throw asLambdaError(err);
-    } finally {
-      clearTimeout(timer);
-    }
-    const result = JSON.parse(JSON.stringify(output ?? null)) as unknown;
-    try {
-      quota.payload(`the result of task ${stateName}`, result);
-    } catch (err) {
-      if (err instanceof QuotaExceeded) fail(err);
-      throw err;
-    }
-    return result;
-  };
-
-  const handlersFor = (quota: ExecutionQuota, fail: (e: QuotaExceeded) => void, states: Map<string, FunctionRole>) => {
-    const h: NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']> = {};
-    for (const [stateName, role] of states) {
-      h[stateName] = async (input) => {
-        const { [LOCAL_TIMEOUT_FIELD]: _carried, ...payload } = input as Record<string, unknown>;
-        return (await invoke(role, stateName, Array.isArray(input) || typeof input !== 'object' || input === null ? input : payload, quota, fail)) as never;
-      };
-    }
-    return h;
-  };
-
-  /** Accounts one event of an execution against its quotas; ends it when one is exceeded. */
-  const account = (quota: ExecutionQuota, fail: (e: QuotaExceeded) => void, e: AnyEvent) => {
-    try {
-      if (e.type === 'StateEntered') {
-        transitions++;
-        quota.events(2, `state ${e.state?.name}`);
-        quota.payload(`the input of state ${e.state?.name}`, e.state?.input);
-      }
-      if (e.type === 'StateExited') quota.payload(`the output of state ${e.state?.name}`, e.state?.output);
-    } catch (err) {
-      if (err instanceof QuotaExceeded) fail(err);
-      else throw err;
-    }
-    maxPayloadBytes = Math.max(maxPayloadBytes, quota.maxPayloadBytes);
-  };
+  const invoke = (role: FunctionRole, stateName: string, input: unknown, quota: ExecutionQuota, fail: (e: QuotaExceeded) => void, principal: 'stateMachine' | 'approvalStateMachine' = 'stateMachine') =>
+    invokeFunction(deployment, tracker, { role, stateName, input, quota, fail, principal });
+  const handlersFor = (quota: ExecutionQuota, fail: (e: QuotaExceeded) => void, states: Map<string, FunctionRole>) => functionHandlers(deployment, tracker, quota, fail, states, 'stateMachine');
 
   const local = withAwsTaskTimeouts(forLocalEngine(synthesized.definition));
   const { definition: parentDefinition, maps } = standInForDistributedMaps(local);
@@ -345,6 +204,7 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
   const parentQuota = new ExecutionQuota(`execution ${name}`);
   let parentFailure: { name: string; cause: string } | null = null;
   let parentExecution: ReturnType<StateMachine['run']> | null = null;
+  let stopped = false;
   const failParent = (e: Error) => {
     parentFailure ??= { name: e.name, cause: e.message };
     abortAll();
@@ -381,19 +241,7 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
     if (target !== synthesized.approval.arn) throw new Error(`${stateName} starts ${target}: a local run starts only the approval state machine (${synthesized.approval.arn})`);
     const childName = randomUUID();
     const childArn = `${target.replace(':stateMachine:', ':execution:')}:${childName}`;
-    const managedRule = `arn:aws:events:${LOCAL_REGION}:${LOCAL_ACCOUNT}:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule`;
-    for (const [action, resource] of [
-      ['states:StartExecution', target],
-      ['states:DescribeExecution', childArn],
-      ['states:StopExecution', childArn],
-      ['events:PutTargets', managedRule],
-      ['events:PutRule', managedRule],
-      ['events:DescribeRule', managedRule],
-    ] as const) {
-      const allowed = await iam.authorize('stateMachine', { action, resource });
-      // Named as the Lambda integration's are (Lambda.AWSLambdaException): <service>.<exception>.
-      if (!allowed.allowed) throw namedError('StepFunctions.AWSStepFunctionsException', `${allowed.message} (Service: AWSStepFunctions, Status Code: 400, Error Code: AccessDeniedException)`);
-    }
+    await authorizeSyncStart(deployment, 'stateMachine', target, childArn);
     const childInput = input.Input as Json;
     parentQuota.payload(`the input of ${childArn}`, childInput);
     const quota = new ExecutionQuota(`nested execution ${childName}`);
@@ -416,7 +264,8 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
         aws.callbacks.cancel(token);
         throw err;
       }
-      options.onApprovalRequested?.({ executionId, messages: aws.published.filter((m) => m.at >= startDate).map((m) => m.message) });
+      // This run's messages: other runs of the deployment (a fleet's org runs) publish at the same time.
+      options.onApprovalRequested?.({ executionId, messages: aws.published.filter((m) => m.at >= startDate && m.message.includes(name)).map((m) => m.message) });
       const callback = await decided;
       if (callback.kind === 'failure') throw namedError(callback.error ?? 'States.TaskFailed', callback.cause ?? '');
       return JSON.parse(callback.output) as Json;
@@ -434,7 +283,7 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
     });
     runningChildren.add(execution);
     const consume = (async () => {
-      for await (const e of execution.eventLogs as AsyncIterable<AnyEvent>) account(quota, failChild, e);
+      for await (const e of execution.eventLogs as AsyncIterable<AnyEvent>) account.account(quota, failChild, e);
     })();
     let output: Json = null;
     try {
@@ -454,7 +303,6 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
   function isChildState(stateName: string): boolean {
     return [...maps.values()].some((m) => stateName in ((m['ItemProcessor'] as { States: object }).States ?? {}));
   }
-
   for (const [mapName, mapState] of maps) {
     const processor = mapState['ItemProcessor'] as { StartAt: string; States: Record<string, unknown> };
     const child = new StateMachine({ StartAt: processor.StartAt, States: processor.States } as never, validation);
@@ -488,7 +336,7 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
         runningChildren.add(execution);
         const consume = (async () => {
           for await (const e of execution.eventLogs as AsyncIterable<AnyEvent>) {
-            account(quota, failChild, e);
+            account.account(quota, failChild, e);
             // The child's own start and end are told by the MapIteration events around it.
             if (!e.type.startsWith('Execution')) emit({ ...e, index: c.index });
           }
@@ -532,17 +380,19 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
     };
   }
 
-  const { bucket } = await provision(aws, admin, synthesized, options.target);
-  // EventBridge rules, SNS topics and their policies are the deployment's.
-  aws.resources = resources;
-  // Each run's functions start as new containers: no secret, token or client cached by the last run.
-  await Promise.all(Object.values(functions).map((f) => f.newContainer()));
-  // Registered like Step Functions lists RUNNING executions, so the run guard sees this run.
+  // Registered like Step Functions lists RUNNING executions (with its input, as DescribeExecution gives it), so the run guard sees this run.
   const unregister = aws.executions.register({ executionArn: executionId, stateMachineArn: stateMachine.arn, name, startDate: startTime, input: JSON.stringify(options.input ?? {}), pid: process.pid });
-  for (const f of Object.values(functions)) f.logSink = options.onLogLine ?? null;
   let failure: { name: string; cause: string } | null = null;
+  /** The failure's Cause as Step Functions keeps it (a Lambda error's JSON as is). */
+  let failureCause: string | null = null;
   let output: unknown = null;
   let timer: NodeJS.Timeout | undefined;
+  const stop = () => {
+    stopped = true;
+    abortAll();
+  };
+  if (options.signal?.aborted) stopped = true;
+  options.signal?.addEventListener('abort', stop);
   try {
     if (payloadBytes(options.input ?? {}) > MAX_PAYLOAD_BYTES) {
       // StartExecution refuses it: the execution never exists.
@@ -550,6 +400,7 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
     }
     const execution = parent.run(options.input as never, { noThrowOnAbort: true, overrides: { taskResourceLocalHandlers: parentHandlers }, context: context as never });
     parentExecution = execution;
+    if (stopped) execution.abort();
     if (options.timeoutMs) {
       timer = setTimeout(() => {
         parentFailure ??= { name: 'States.Aborted', cause: `the local run took longer than ${options.timeoutMs} ms` };
@@ -558,8 +409,11 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
     }
     const consume = (async () => {
       for await (const event of execution.eventLogs as AsyncIterable<AnyEvent>) {
-        account(parentQuota, failParent, event);
-        if (event.type === 'ExecutionFailed') failure = { name: event.Error ?? 'States.Runtime', cause: causeText(event.Cause) };
+        account.account(parentQuota, failParent, event);
+        if (event.type === 'ExecutionFailed') {
+          failure = { name: event.Error ?? 'States.Runtime', cause: causeText(event.Cause) };
+          failureCause = rawCause(event.Cause);
+        }
         emit(event);
       }
     })();
@@ -568,48 +422,70 @@ export async function runLocally(options: LocalRunOptions): Promise<LocalRunResu
     } catch (err) {
       const e = err as Error & { cause?: Error };
       failure ??= { name: e.cause?.name ?? e.name, cause: causeText(e.cause?.message ?? e.message) };
+      failureCause ??= rawCause(e.cause?.message ?? e.message);
     }
     await consume;
     // A parent that ended (failed, timed out) stops its Map Run's children, as Step Functions does.
     abortAll();
-    await Promise.allSettled([...inflight]);
+    await Promise.allSettled([...tracker.inflight]);
   } catch (err) {
     if (!(err instanceof QuotaExceeded) && (err as Error).name !== 'InvalidExecutionInput') throw err;
     failure = { name: (err as Error).name, cause: (err as Error).message };
   } finally {
     if (timer) clearTimeout(timer);
-    for (const f of Object.values(functions)) f.logSink = null;
-    unregister();
+    options.signal?.removeEventListener('abort', stop);
+    unregister(failure || parentFailure ? 'FAILED' : stopped ? 'ABORTED' : 'SUCCEEDED');
   }
-  if (parentFailure) failure = parentFailure;
+  if (parentFailure) {
+    failure = parentFailure;
+    failureCause = (parentFailure as { cause: string }).cause;
+  }
+  // Stopped from outside (StopExecution): the engine's abort ends it with no output and no error.
+  const aborted = !failure && stopped;
+  if (aborted) failure = { name: 'States.Aborted', cause: 'the execution was stopped' };
 
   const reportKey = runKey(executionId, 'report');
   let report: RunReport | null = null;
   try {
-    report = await new S3RunStore(bucket, admin.s3).getJson<RunReport>(reportKey);
+    report = await new S3RunStore(deployment.bucket, admin.s3).getJson<RunReport>(reportKey);
   } catch {
     report = null;
   }
-  const result: LocalRunResult = {
+  const finalFailure = failure as { name: string; cause: string } | null;
+  const description: ExecutionDescription = {
+    ExecutionArn: executionId,
+    Input: options.input ?? {},
+    InputDetails: { Included: true },
+    Name: name,
+    StartDate: Date.parse(startTime),
+    StateMachineArn: stateMachine.arn,
+    Status: aborted ? 'ABORTED' : finalFailure ? 'FAILED' : 'SUCCEEDED',
+    StopDate: Date.now(),
+    ...(finalFailure
+      ? aborted
+        ? {}
+        : { Error: finalFailure.name, Cause: failureCause ?? finalFailure.cause }
+      : { Output: output, OutputDetails: { Included: true as const } }),
+  };
+  return {
     executionId,
-    status: failure ? 'FAILED' : 'SUCCEEDED',
-    output: failure ? null : output,
-    error: failure,
+    status: finalFailure ? 'FAILED' : 'SUCCEEDED',
+    output: finalFailure ? null : output,
+    error: finalFailure,
     report,
-    reportPath: `s3://${bucket}/${reportKey}`,
-    reportFile: join(aws.s3Dir, bucket, `${reportKey}._S3rver_object`),
-    runDir: join(aws.s3Dir, bucket, runPrefix(executionId)),
-    maxPayloadBytes,
-    transitions,
+    reportPath: `s3://${deployment.bucket}/${reportKey}`,
+    reportFile: join(aws.s3Dir, deployment.bucket, `${reportKey}._S3rver_object`),
+    runDir: join(aws.s3Dir, deployment.bucket, runPrefix(executionId)),
+    maxPayloadBytes: account.maxPayloadBytes,
+    transitions: account.transitions,
     historyEvents: parentQuota.historyEvents,
-    invocations,
+    invocations: tracker.invocations as Record<FunctionRole, number>,
     events,
     denials: aws.denials.slice(denialsBefore),
     callCounts: Object.fromEntries(
       [...aws.counts].map(([k, n]) => [k, n - (countsBefore.get(k) ?? 0)] as const).filter(([k, n]) => n > 0 && !k.startsWith(`${ADMIN} `)),
     ),
     aws,
+    description,
   };
-  if (ownAws) await ownAws.close();
-  return result;
 }

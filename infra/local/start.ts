@@ -28,6 +28,12 @@ import type { RunConfig } from '../../functions/domain/execution-input.ts';
 import { decision, type ApprovalDecision } from '../../functions/domain/approval.ts';
 import { decisionOf } from '../cli/execute-args.ts';
 import { sendDecision } from '../cli/approval-decision.ts';
+import { readInputArg } from '../cli/execution-input-arg.ts';
+import { formatFleetTable, fleetReportFileContent } from '../cli/fleet-table.ts';
+import { mergeInput, type OrgSetting } from '../../functions/domain/fleet.ts';
+import { DEMO_BUDGET_PER_MINUTE, DEMO_TIMING, demoFleet, orgScenario, readFleetFile, realOrgTarget, withDemoSettings } from './fleet-setup.ts';
+import { runFleetLocally, type LocalFleetEvent } from './fleet-local.ts';
+import type { Scenario } from '../simulator/scenario.ts';
 
 const HELP = `Usage: npm start -- [options]
 
@@ -59,20 +65,32 @@ Run:
                             "approval": {"required": true}); without either, a terminal asks,
                             and without a terminal the run is refused at once (exit 2)
   --reason TEXT             why (kept in the report with who decided and when)
-  --report FILE             write the report as JSON
+  --report FILE             write the report as JSON (with --fleet: the fleet report)
   --store DIR               where the local S3 server keeps the run bucket (inventory, plan,
                             outcomes, report) and the function logs (default .optimizer-runs)
   --verbose                 also print the functions' JSON log lines
   -h, --help                this help
+
+Fleet (the <stack>-Fleet state machine, wave by wave, each org's run a full optimizer run):
+  --fleet [FILE]            run the fleet of FILE: a JSON array of orgs as the "orgs" setting
+                            takes them ({"name", "wave", "input", "apiBudgetPerMinute"}), each
+                            saying where its Genesys is: "region", "apiUrl" + "loginUrl" (its
+                            client from GENESYS_CLIENT_ID_<NAME> / GENESYS_CLIENT_SECRET_<NAME>,
+                            the name upper-cased, "-" as "_"), or "simulator": true (an embedded
+                            simulator of the demo org) or "simulator": "scenario.json"; without
+                            FILE: a demo fleet of three simulated orgs in two waves
+  --input JSON | @FILE      with --fleet: the fleet input {"orgs", "dryRun", "input",
+                            "maxConcurrentOrgs"}
+  --dry-run                 with --fleet: every org's run plans only
+  Exit status with --fleet: 0 every org's run succeeded, 1 the fleet failed (an org failed or
+  regressed, the rollout stopped), 2 bad usage or a fleet that could not start.
 `;
 
-/** The demo org refreshes in seconds; the production defaults (30 s settle, 15 s polls) would only make it slow. */
-const DEMO_TIMING = { settleSeconds: 2, healthPollSeconds: 2, healthTimeoutSeconds: 30 };
-/** The demo org allows Genesys' default 300 calls a minute; the demo may use most of it (a real run defaults to half). */
-const DEMO_BUDGET_PER_MINUTE = 240;
 
 interface Options {
   input: Record<string, unknown>;
+  /** `--fleet [FILE]`: the fleet file (null: the demo fleet); `input` is then the fleet input. */
+  fleet: { file: string | null } | undefined;
   /** The decision given on the command line, for a plan that waits for approval. */
   decision: { status: 'approved' | 'rejected'; reason: string | null } | undefined;
   retryFailed: string | undefined;
@@ -84,8 +102,14 @@ interface Options {
   verbose: boolean;
 }
 
+/** Flags that are about one run, not a fleet (each org's target is in the fleet file). */
+const SINGLE_RUN_FLAGS = ['region', 'api-url', 'login-url', 'scenario', 'index', 'retry-failed', 'explain', 'only-failed', 'json'] as const;
+
 function parse(argv: string[]): Options | 'help' {
-  const values = parseStrictArgs(argv, {
+  // `--fleet` alone (last, or before another flag) is the demo fleet: an empty FILE.
+  const args = argv.map((a, i) => (a === '--fleet' && (argv[i + 1] === undefined || argv[i + 1]!.startsWith('-')) ? '--fleet=' : a));
+  const values = parseStrictArgs(args, {
+    fleet: { type: 'string' },
     region: { type: 'string' },
     'api-url': { type: 'string' },
     'login-url': { type: 'string' },
@@ -106,6 +130,28 @@ function parse(argv: string[]): Options | 'help' {
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) return 'help';
+  const decidedAll = decisionOf(values.approve ? 'this-run' : undefined, values.reject ? 'this-run' : undefined, values.reason);
+  if (values.fleet !== undefined) {
+    const given = SINGLE_RUN_FLAGS.filter((f) => values[f] !== undefined);
+    if (given.length > 0) throw new UsageError(`--${given[0]} is for one run; with --fleet each org's target and input are in the fleet file`);
+    const input = readInputArg(values.input);
+    if (values['dry-run']) {
+      if (input['dryRun'] !== undefined && input['dryRun'] !== true) throw new UsageError('--dry-run contradicts "dryRun" in --input');
+      input['dryRun'] = true;
+    }
+    return {
+      input,
+      fleet: { file: values.fleet === '' ? null : resolve(values.fleet) },
+      decision: decidedAll ? { status: decidedAll.status, reason: decidedAll.reason } : undefined,
+      retryFailed: undefined,
+      explain: undefined,
+      target: null,
+      scenario: undefined,
+      report: values.report,
+      store: resolve(values.store ?? '.optimizer-runs'),
+      verbose: values.verbose ?? false,
+    };
+  }
   const input = executionInputFromArgs(values.input, values['dry-run'] ?? false, values.index ?? []);
   const region = values.region;
   const apiUrl = values['api-url'];
@@ -124,9 +170,10 @@ function parse(argv: string[]): Options | 'help' {
   if ((values['only-failed'] || values.json) && values.explain === undefined) throw new UsageError('--only-failed and --json go with --explain RUN');
   if (values.explain !== undefined && values['retry-failed'] !== undefined) throw new UsageError('give either --explain or --retry-failed');
   // The run is this one: the same rules as npm run execute's --approve/--reject EXECUTION.
-  const decided = decisionOf(values.approve ? 'this-run' : undefined, values.reject ? 'this-run' : undefined, values.reason);
+  const decided = decidedAll;
   return {
     input,
+    fleet: undefined,
     decision: decided ? { status: decided.status, reason: decided.reason } : undefined,
     retryFailed: values['retry-failed'],
     explain: values.explain === undefined ? undefined : { run: values.explain, onlyFailed: values['only-failed'] ?? false, json: values.json ?? false },
@@ -154,6 +201,7 @@ async function main(argv: string[]): Promise<number> {
   const say = (line: string) => process.stdout.write(`${line}\n`);
 
   if (options.explain) return explainLocalRun(options.explain, options.store, say);
+  if (options.fleet) return runLocalFleet(options, options.fleet.file, say);
 
   let simulator: Simulator | undefined;
   let target = options.target;
@@ -272,6 +320,157 @@ async function main(argv: string[]): Promise<number> {
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** One org run's counts as a progress line says them. */
+function countsOf(summary: LocalFleetEvent['summary'], regressions: number | undefined): string {
+  if (!summary) return 'no report';
+  const planned = summary.planned > 0 ? `, ${summary.planned} planned` : '';
+  return `${summary.optimized} optimized, ${summary.skipped} skipped, ${summary.failed} failed${planned}, ${regressions ?? 0} regression(s)`;
+}
+
+/**
+ * `--fleet [FILE]`: the Fleet state machine as synthesized with the file's orgs, run locally; each
+ * org's run a full optimizer run against its own Genesys (or an embedded simulator of its own).
+ */
+async function runLocalFleet(options: Options, file: string | null, say: (line: string) => void): Promise<number> {
+  const overrides = isObject(options.input['input']) ? options.input['input'] : {};
+  let orgs: OrgSetting[];
+  let scenarios = new Map<string, Scenario>();
+  const targets = new Map<string, LocalTarget>();
+  try {
+    if (file === null) {
+      ({ orgs, scenarios } = await demoFleet());
+      say('Demo fleet: three simulated orgs, each a third of the demo org without the indexes that fail on purpose; wave 1: canary, wave 2: emea and apac');
+    } else {
+      orgs = await readFleetFile(file);
+      for (const org of orgs) {
+        if (org.simulator !== undefined) scenarios.set(org.name, await orgScenario(org, file));
+        else targets.set(org.name, realOrgTarget(org));
+      }
+      orgs = orgs.map((o) => (o.simulator !== undefined ? withDemoSettings(o, overrides) : o));
+    }
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    return 2;
+  }
+  const dryRun = options.input['dryRun'];
+  const asksApproval = orgs.some((o) => {
+    const merged = mergeInput(mergeInput(o.input, overrides), typeof dryRun === 'boolean' ? { dryRun } : {});
+    return isObject(merged['approval']) && merged['approval']['required'] === true && merged['dryRun'] !== true;
+  });
+  if (asksApproval && !options.decision && !process.stdin.isTTY) {
+    process.stderr.write('Some org\'s plan waits for approval ("approval": {"required": true}) and there is no terminal to ask on: pass --approve or --reject [--reason TEXT] (it applies to every org\'s plan).\n');
+    return 2;
+  }
+
+  const simulators: Simulator[] = [];
+  let aws: LocalAws | undefined;
+  try {
+    for (const [name, scenario] of scenarios) {
+      let sim: Simulator;
+      try {
+        sim = await startSimulator({ scenario });
+      } catch (err) {
+        process.stderr.write(`cannot start the simulator of org ${name}: ${(err as Error).message}\n`);
+        return 2;
+      }
+      simulators.push(sim);
+      targets.set(name, { apiUrl: sim.apiUrl, loginUrl: sim.loginUrl, ...sim.credentials });
+    }
+    const width = Math.max(...orgs.map((o) => o.name.length));
+    for (const o of [...orgs].sort((a, b) => a.wave - b.wave)) {
+      const sim = simulators[[...scenarios.keys()].indexOf(o.name)];
+      const timing = isObject(o.input['timing']) ? o.input['timing'] : null;
+      say(`  wave ${o.wave}  ${o.name.padEnd(width)}  ${sim ? `simulator (${scenarios.get(o.name)!.name}) at ${sim.url}${timing ? `, settle ${String(timing['settleSeconds'])} s, polls every ${String(timing['healthPollSeconds'])} s` : ''}` : (o.region ?? o.apiUrl)}`);
+    }
+
+    const logFile = join(options.store, 'logs', `local-fleet-${new Date().toISOString().replace(/[:.]/g, '-')}.jsonl`);
+    mkdirSync(dirname(logFile), { recursive: true });
+    say(`Synthesizing the CDK stack with ${orgs.length} org(s) and starting the Fleet state machine…`);
+    const synthesized = synthesizeDefinition({ orgs });
+    aws = await startLocalAws({ dir: options.store });
+    const localAws = aws;
+    // One decision at a time on the terminal, whichever org's plan asks.
+    let decisions: Promise<void> = Promise.resolve();
+    const result = await runFleetLocally({
+      orgs,
+      targets,
+      input: options.input,
+      storeDir: options.store,
+      aws: localAws,
+      synthesized,
+      onApprovalRequested: ({ org, executionId, messages }) => {
+        decisions = decisions
+          .then(() => {
+            say(`\nOrg ${org}:`);
+            return decideLocally(localAws, synthesized, executionId, messages, options.decision, say);
+          })
+          .catch((err: unknown) => {
+            process.stderr.write(`The decision for org ${org} could not be sent: ${(err as Error).message}\n`);
+          });
+      },
+      onEvent: (e) => {
+        const state = e.type === 'StateExited' ? e.state : undefined;
+        if (state?.name === 'PlanFleet') {
+          const progress = (state.output as { progress?: { waves?: Array<{ wave: number; orgs: Array<{ name: string }> }>; maxConcurrentOrgs?: number } }).progress;
+          const waves = (progress?.waves ?? []).map((w) => `wave ${w.wave}: ${w.orgs.map((o) => o.name).join(', ')}`).join('; ');
+          say(`Plan: ${waves || 'no org to run'} (at most ${progress?.maxConcurrentOrgs} org run(s) at once)`);
+        }
+        if (state?.name === 'AssessWave') {
+          const progress = (state.output as { progress?: { more?: boolean; next?: number; waves?: Array<{ wave: number }>; stoppedAtWave?: number | null; stopReason?: string | null } }).progress;
+          const done = progress?.waves?.[(progress.next ?? 1) - 1]?.wave;
+          if (progress?.more) say(`Wave ${done} passed: the next wave starts`);
+          else if (progress?.stoppedAtWave !== null && progress?.stoppedAtWave !== undefined) say(`Rollout stopped after wave ${progress.stoppedAtWave}: ${progress.stopReason}`);
+          else say(`Wave ${done} was the last${progress?.stopReason ? `: ${progress.stopReason}` : ''}`);
+        }
+        if (e.type === 'OrgRunStarted') say(`  wave ${e.wave}  ${String(e.org).padEnd(width)}  started    ${String(e.executionArn).split(':').pop()}`);
+        if (e.type === 'OrgRunEnded') {
+          const how = e.status === 'SUCCEEDED' ? 'succeeded' : 'failed   ';
+          const why = e.status === 'SUCCEEDED' ? '' : `  ${e.error?.name}: ${(e.error?.cause ?? '').slice(0, 160)}`;
+          say(`  wave ${e.wave}  ${String(e.org).padEnd(width)}  ${how}  ${countsOf(e.summary, e.regressions)}${why}`);
+        }
+      },
+      onLogLine: (line) => {
+        appendFileSync(logFile, `${line}\n`);
+        if (options.verbose) process.stderr.write(`${line}\n`);
+      },
+    });
+    await decisions;
+    say('');
+    const table = result.report ?? (result.output ? { orgs: result.output.orgs, stoppedAtWave: result.output.stoppedAtWave, error: result.output.error } : null);
+    if (table) say(formatFleetTable(table));
+    if (result.report) {
+      say(`\nFleet report: ${result.reportPath}\n  (the local S3 server keeps it as ${result.reportFile})`);
+      if (options.report) {
+        writeFileSync(options.report, fleetReportFileContent(result.report));
+        say(`Fleet report written to ${options.report}`);
+      }
+    }
+    if (result.orgRuns.length > 0) {
+      say("Each org run's report:");
+      for (const r of result.orgRuns) say(`  ${r.org.padEnd(width)}  ${r.result.report ? r.result.reportPath : `none (${r.result.error?.name})`}`);
+    }
+    say(`Function logs: ${logFile}`);
+    const awsCalls = Object.values(result.callCounts).reduce((a, b) => a + b, 0);
+    say(`AWS calls checked against the stack's IAM policies: ${awsCalls}, denied: ${result.denials.length}`);
+    if (result.denials.length > 0) {
+      process.stderr.write(`\nIAM denied ${result.denials.length} AWS call(s) during the fleet, as AWS would with this stack's policies:\n`);
+      for (const d of result.denials.slice(0, 10)) process.stderr.write(`  ${d.principal}: ${d.service}:${d.operation} on ${d.resource}\n`);
+    }
+    if (result.status === 'SUCCEEDED') return 0;
+    if (!result.report && result.orgRuns.length === 0) {
+      // It failed before any org's run: a bad fleet input, most likely.
+      process.stderr.write(`The fleet could not start: ${result.error?.name}: ${result.error?.cause}\n`);
+      return 2;
+    }
+    return 1;
+  } finally {
+    await Promise.all(simulators.map((s) => s.close()));
+    await aws?.close();
+  }
+}
+
 
 /**
  * The plan waits: show what the operator would receive, take the decision (the command line's,

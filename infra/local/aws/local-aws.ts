@@ -9,7 +9,7 @@
  * protocol, so the SDK throws what it would throw in AWS.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -44,6 +44,8 @@ export interface RecordedCall {
   at: number;
 }
 
+export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+
 export interface LocalExecution {
   executionArn: string;
   stateMachineArn: string;
@@ -51,6 +53,9 @@ export interface LocalExecution {
   startDate: string;
   input: string;
   pid: number;
+  /** Absent or RUNNING while it runs; how it ended once it did (DescribeExecution still answers for it). */
+  status?: ExecutionStatus;
+  stopDate?: string;
 }
 
 export interface SecretValue {
@@ -90,14 +95,21 @@ export interface LocalAws {
   published: PublishedMessage[];
   /** The tokens of `.waitForTaskToken` tasks, and the callbacks sent with them. */
   callbacks: TaskCallbacks;
-  /** Step Functions' list of executions, as the run guard sees it. */
-  executions: { register(e: LocalExecution): () => void };
+  /**
+   * Step Functions' list of executions, as the run guard sees it: `register` lists one as RUNNING
+   * and returns what records its end (default SUCCEEDED). An ended execution is still described,
+   * as in AWS, where a run that ends between the guard's ListExecutions and its DescribeExecution
+   * is still there; it is forgotten an hour after its end.
+   */
+  executions: { register(e: LocalExecution): (status?: Exclude<ExecutionStatus, 'RUNNING'>) => void };
   /** Work to do before the servers stop (the runner's function workers). */
   onClose(work: () => Promise<void>): void;
   close(): Promise<void>;
 }
 
 const EXECUTIONS_DIR = 'executions';
+/** How long an ended execution stays describable locally (AWS: 90 days; the run guard needs moments). */
+const ENDED_KEPT_MS = 60 * 60 * 1000;
 
 function alive(pid: number): boolean {
   try {
@@ -228,18 +240,26 @@ export async function startLocalAws(options: LocalAwsOptions): Promise<LocalAws>
   let resources: LocalResources | null = null;
   let deployment: { topics: Map<string, Topic>; rules: EventRule[] } = { topics: new Map(), rules: [] };
 
-  const listExecutions = (): LocalExecution[] => {
-    const out: LocalExecution[] = [];
+  /** Every execution known, with its status now: one whose process is gone is not running any more. */
+  const knownExecutions = (): Array<LocalExecution & { status: ExecutionStatus }> => {
+    const out: Array<LocalExecution & { status: ExecutionStatus }> = [];
     for (const file of readdirSync(executionsDir).filter((f) => f.endsWith('.json'))) {
       try {
         const e = JSON.parse(readFileSync(join(executionsDir, file), 'utf8')) as LocalExecution;
-        // An execution whose process is gone is not running any more.
-        if (alive(e.pid)) out.push(e);
+        const status: ExecutionStatus = e.status && e.status !== 'RUNNING' ? e.status : alive(e.pid) ? 'RUNNING' : 'ABORTED';
+        out.push({ ...e, status });
       } catch {
-        // Being written or removed right now.
+        // Removed right now.
       }
     }
     return out;
+  };
+  const listExecutions = (): LocalExecution[] => knownExecutions().filter((e) => e.status === 'RUNNING');
+  /** Written whole or not at all: a reader never sees half a file. */
+  const writeExecution = (e: LocalExecution) => {
+    const file = join(executionsDir, `${e.name}.json`);
+    writeFileSync(`${file}.tmp`, JSON.stringify(e));
+    renameSync(`${file}.tmp`, file);
   };
 
   const local = {} as LocalAws;
@@ -341,9 +361,17 @@ export async function startLocalAws(options: LocalAwsOptions): Promise<LocalAws>
       });
     }
     if (service === 'states' && operation === 'DescribeExecution') {
-      const e = listExecutions().find((x) => x.executionArn === body['executionArn']);
+      const e = knownExecutions().find((x) => x.executionArn === body['executionArn']);
       if (!e) return jsonError(res, service, 'ExecutionDoesNotExist', `Execution Does Not Exist: '${String(body['executionArn'])}'`);
-      return jsonReply(res, service, 200, { executionArn: e.executionArn, stateMachineArn: e.stateMachineArn, name: e.name, status: 'RUNNING', startDate: Date.parse(e.startDate) / 1000, input: e.input });
+      return jsonReply(res, service, 200, {
+        executionArn: e.executionArn,
+        stateMachineArn: e.stateMachineArn,
+        name: e.name,
+        status: e.status,
+        startDate: Date.parse(e.startDate) / 1000,
+        ...(e.stopDate ? { stopDate: Date.parse(e.stopDate) / 1000 } : {}),
+        input: e.input,
+      });
     }
     return jsonError(res, service, 'UnknownOperationException', `${service}:${operation} is not served by the local AWS endpoint`);
   };
@@ -400,9 +428,12 @@ export async function startLocalAws(options: LocalAwsOptions): Promise<LocalAws>
     callbacks,
     executions: {
       register: (e) => {
-        const file = join(executionsDir, `${e.name}.json`);
-        writeFileSync(file, JSON.stringify(e));
-        return () => rmSync(file, { force: true });
+        // Executions that ended long ago are forgotten.
+        for (const old of knownExecutions()) {
+          if (old.stopDate && Date.now() - Date.parse(old.stopDate) > ENDED_KEPT_MS) rmSync(join(executionsDir, `${old.name}.json`), { force: true });
+        }
+        writeExecution({ ...e, status: 'RUNNING' });
+        return (status = 'SUCCEEDED') => writeExecution({ ...e, status, stopDate: new Date().toISOString() });
       },
     },
     onClose: (work) => {
