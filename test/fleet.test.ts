@@ -172,6 +172,12 @@ describe("an org's result", () => {
     });
   });
 
+  it("a run failed by a function's error: its message, not the runtime's JSON with its trace", () => {
+    const lambdaCause = JSON.stringify({ errorType: 'Config.Credentials', errorMessage: 'secret prod-eu: clientId is empty', trace: ['at a', 'at b'] });
+    const cause = JSON.stringify({ ExecutionArn: arn, Status: 'FAILED', Error: 'Config.Credentials', Cause: lambdaCause });
+    expect(orgResult({ name: 'prod-eu', wave: 2, error: { Error: 'States.TaskFailed', Cause: cause } }, null).reason).toBe('Config.Credentials: secret prod-eu: clientId is empty');
+  });
+
   it('a start that was refused (no execution): the task error itself', () => {
     const r = orgResult({ name: 'prod-eu', wave: 2, error: { Error: 'StepFunctions.AWSStepFunctionsException', Cause: 'User is not authorized to perform: states:StartExecution' } }, null);
     expect(r).toMatchObject({ status: 'failed', executionArn: null, summary: null, reason: 'StepFunctions.AWSStepFunctionsException: User is not authorized to perform: states:StartExecution' });

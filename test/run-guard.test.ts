@@ -83,6 +83,14 @@ describe('Step Functions run guard', () => {
     expect(await new StepFunctionsRunGuard(SM, new SFNClient({ region: 'eu-west-1' })).check(me)).toEqual({ proceed: true });
   });
 
+  it('a run that ended between the listing and its description blocks nothing', async () => {
+    sfn.on(ListExecutionsCommand).resolves({
+      executions: [{ executionArn: exec('early'), stateMachineArn: SM, name: 'early', status: 'RUNNING', startDate: new Date('2026-11-24T08:00:00Z') }],
+    });
+    sfn.on(DescribeExecutionCommand).resolves({ status: 'SUCCEEDED', input: '{}' });
+    expect(await new StepFunctionsRunGuard(SM, new SFNClient({ region: 'eu-west-1' })).check(me)).toEqual({ proceed: true });
+  });
+
   it("does not read another org's fleet run (named <org>-<uuid>): a wave of runs starting together makes no DescribeExecution calls for each other", async () => {
     const uuid = '6fa459ea-ee8a-3ca4-894e-db77e160355e';
     const started = new Date('2026-11-24T08:00:00Z');

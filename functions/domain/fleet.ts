@@ -8,6 +8,7 @@
 import { InputError } from './input-error.ts';
 import { parseExecutionInput, type RunConfig } from './execution-input.ts';
 import { ORG_NAME, ORG_NAME_RULE } from './orgs.ts';
+import { errorMessageOf } from '../shared/lambda-cause.ts';
 
 type Json = Record<string, unknown>;
 
@@ -283,7 +284,8 @@ export function failedExecution(error: OrgIteration['error']): { executionArn: s
     return {
       executionArn: typeof d.ExecutionArn === 'string' ? d.ExecutionArn : null,
       error: typeof d.Error === 'string' ? d.Error : typeof d.Status === 'string' ? String(d.Status) : name,
-      cause: typeof d.Cause === 'string' ? d.Cause : '',
+      // A function's error arrives as the Lambda runtime's JSON (with its trace): its message is the reason.
+      cause: typeof d.Cause === 'string' ? errorMessageOf(d.Cause) : '',
     };
   } catch {
     // Not an execution's description: the task itself failed (StartExecution refused, say).

@@ -34,6 +34,8 @@ export class StepFunctionsRunGuard implements RunGuard {
         const named = orgOfExecutionName(e.name);
         if (request.org !== null && named !== null && named !== request.org) continue;
         const described = await sfn.send(new DescribeExecutionCommand({ executionArn: e.executionArn }));
+        // It may have ended between the listing and now: an ended run blocks nothing.
+        if (described.status !== undefined && described.status !== 'RUNNING') continue;
         running.push({ executionId: e.executionArn, startTime: e.startDate.toISOString(), ...runOf(described.input) });
       }
       nextToken = page.nextToken;
