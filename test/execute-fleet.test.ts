@@ -15,8 +15,6 @@ import { STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { execute } from '../infra/cli/execute.ts';
-import { FLEET_STATES } from '../infra/cli/fleet-follower.ts';
-import { FLEET_STATE } from '../infra/stack/fleet.ts';
 
 const sfn = mockClient(SFNClient);
 const s3 = mockClient(S3Client);
@@ -514,9 +512,5 @@ describe('npm run execute -- --fleet: runs that do not get going', () => {
     expect(await fake.run(['--help'])).toBe(0);
     expect(fake.out.join('\n')).toMatch(/--fleet\s+start a fleet execution/);
     expect(fake.out.join('\n')).toContain('FleetStateMachineArn');
-  });
-
-  it("the state names the follower looks for are the Fleet state machine's", () => {
-    expect(FLEET_STATES).toEqual(FLEET_STATE);
   });
 });

@@ -5,7 +5,7 @@
  */
 import type { OptimizationDirectives } from '../genesys/client.ts';
 import { DEFAULT_DIRECTIVES } from './directives.ts';
-import { InputError } from './input-error.ts';
+import { describeValue, InputError, isJsonObject } from './input-error.ts';
 import { longestFirstReadDelay } from './refresh-timing.ts';
 import { ORG_NAME } from './orgs.ts';
 
@@ -117,17 +117,8 @@ export const MAX_API_BUDGET_PER_MINUTE = 10_000;
 
 type Json = Record<string, unknown>;
 
-function isObject(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
-  if (typeof v === 'object') return 'an object';
-  return `${typeof v} ${String(v)}`;
-}
+const isObject = isJsonObject;
+const describe = describeValue;
 
 function objectAt(v: unknown, field: string): Json {
   if (!isObject(v)) throw new InputError(field, `must be an object, got ${describe(v)}`);

@@ -5,14 +5,15 @@
  * decision after each wave and the fleet report; the Fleet state machine and its function only
  * carry them.
  */
-import { InputError } from './input-error.ts';
+import { describeValue, InputError, isJsonObject } from './input-error.ts';
 import { parseExecutionInput, type RunConfig } from './execution-input.ts';
 import { ORG_NAME, ORG_NAME_RULE } from './orgs.ts';
 import { errorMessageOf } from '../shared/lambda-cause.ts';
 
 type Json = Record<string, unknown>;
 
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObject = isJsonObject;
+const describe = describeValue;
 
 /** One org of the `orgs` setting, as the Fleet state machine carries it. */
 export interface FleetOrg {
@@ -36,14 +37,6 @@ export type OrgSetting = FleetOrg & OrgHosts & {
 
 const ORG_FIELDS = ['name', 'wave', 'region', 'apiUrl', 'loginUrl', 'apiBudgetPerMinute', 'input'] as const;
 const LOCAL_ORG_FIELDS = [...ORG_FIELDS, 'simulator'] as const;
-
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
-  if (typeof v === 'object') return 'an object';
-  return `${typeof v} ${String(v)}`;
-}
 
 /**
  * The `orgs` setting (CDK context), or a local fleet file (`local`: it may also say where each

@@ -3,6 +3,7 @@
  * a local run: the run's phases from the execution history, the Distributed Map's `[done/total]`
  * from its map run, and every failed index as soon as its child execution has finished.
  */
+import { STATE } from '../stack/state-names.ts';
 import {
   DescribeExecutionCommand,
   DescribeMapRunCommand,
@@ -27,29 +28,42 @@ export interface FollowOptions {
   pollSeconds: number;
 }
 
-export interface FollowResult {
+/** How a followed execution ended, as DescribeExecution and its history tell it. */
+export interface EndedExecution {
   status: string;
   error?: string;
   cause?: string;
-  /** The execution's output, parsed (the report summary when it succeeded). */
+  /** The execution's output, parsed (the report summary, or the fleet's outcome, when it succeeded). */
   output?: unknown;
   startDate?: Date;
   stopDate?: Date;
-  /** Where the Report state stored the report, read from the history: known for a failed run too. */
+  /** Where the report state stored the report, read from the history: known for a failed run too. */
   reportLocation?: string;
+}
+
+/** The description's fields every follower reports, with the report's location if the history gave it. */
+export function endedExecution(d: DescribeExecutionCommandOutput, reportLocation: string | undefined): EndedExecution {
+  const r: EndedExecution = { status: d.status ?? 'UNKNOWN' };
+  if (d.error) r.error = d.error;
+  if (d.cause) r.cause = d.cause;
+  if (d.output !== undefined) r.output = parseJson(d.output);
+  if (d.startDate) r.startDate = d.startDate;
+  if (d.stopDate) r.stopDate = d.stopDate;
+  if (reportLocation) r.reportLocation = reportLocation;
+  return r;
+}
+
+export interface FollowResult extends EndedExecution {
   /** The run went past planning (probed, optimized or reported): a failure now is the run's, not its start's. */
   startedOptimizing: boolean;
 }
 
-/**
- * State names of the parent workflow (infra/stack/state-machine.ts STATE; not imported, so the CLI does
- * not load the CDK). The per-index states run in child executions, whose histories are not read.
- */
-const PHASES = new Set(['ValidateInput', 'FetchInventory', 'MakePlan', 'ProbeLatencyBefore', 'ProbeLatencyAfter']);
-const OPTIMIZE_INDEXES = 'OptimizeIndexes';
-const AWAIT_APPROVAL = 'AwaitApproval';
-const REPORT = 'Report';
-const PAST_PLANNING = new Set(['ProbeLatencyBefore', OPTIMIZE_INDEXES, 'ProbeLatencyAfter', REPORT]);
+/** The parent workflow's states; the per-index states run in child executions, whose histories are not read. */
+const PHASES = new Set<string>([STATE.validateInput, STATE.fetchInventory, STATE.makePlan, STATE.probeBefore, STATE.probeAfter]);
+const OPTIMIZE_INDEXES = STATE.optimizeIndexes;
+const AWAIT_APPROVAL = STATE.awaitApproval;
+const REPORT = STATE.report;
+const PAST_PLANNING = new Set<string>([STATE.probeBefore, OPTIMIZE_INDEXES, STATE.probeAfter, REPORT]);
 const MAP_ENDED = new Set(['MapRunSucceeded', 'MapRunFailed', 'MapRunAborted', 'MapStateExited', 'MapStateFailed', 'MapStateAborted']);
 const RUNNING = new Set(['RUNNING', 'PENDING_REDRIVE']);
 
@@ -169,14 +183,7 @@ class Follower implements ExecutionWatcher<FollowResult> {
   result(d: DescribeExecutionCommandOutput): FollowResult {
     // Without the history, how far it got is unknown: it is taken as past planning (exit 1, report looked for).
     const pastPlanning = [...PAST_PLANNING].some((s) => this.entered.has(s)) || !this.history.read || d.error === 'Run.IndexesFailed';
-    const r: FollowResult = { status: d.status ?? 'UNKNOWN', startedOptimizing: pastPlanning };
-    if (d.error) r.error = d.error;
-    if (d.cause) r.cause = d.cause;
-    if (d.output !== undefined) r.output = parseJson(d.output);
-    if (d.startDate) r.startDate = d.startDate;
-    if (d.stopDate) r.stopDate = d.stopDate;
-    if (this.reportLocation) r.reportLocation = this.reportLocation;
-    return r;
+    return { ...endedExecution(d, this.reportLocation), startedOptimizing: pastPlanning };
   }
 
   /** One look at the progress; a source that cannot be read is reported once and tried again next poll. */

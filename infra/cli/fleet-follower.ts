@@ -15,30 +15,11 @@ import type { DescribeExecutionCommandOutput, HistoryEvent, SFNClient } from '@a
 import { failedExecution, type FleetProgress, type FleetWave } from '../../functions/domain/fleet.ts';
 import { executionConsoleUrl } from '../../functions/domain/run-notice.ts';
 import { errorMessageOf } from '../../functions/shared/lambda-cause.ts';
-import { elapsedText, errorText, field, HistoryReader, parseJson, pollExecution, type ExecutionWatcher, type FollowOptions } from './execution-follower.ts';
+import { elapsedText, endedExecution, errorText, field, HistoryReader, parseJson, pollExecution, type EndedExecution, type ExecutionWatcher, type FollowOptions } from './execution-follower.ts';
 
-/**
- * The Fleet state machine's state names (infra/stack/fleet.ts FLEET_STATE; not imported, so the
- * CLI does not load the CDK; test/execute-fleet.test.ts keeps the two equal).
- */
-export const FLEET_STATES = {
-  plan: 'PlanFleet',
-  runWave: 'RunWave',
-  startOrgRun: 'StartOrgRun',
-  assess: 'AssessWave',
-  report: 'FleetReport',
-} as const;
+import { FLEET_STATE as FLEET_STATES } from '../stack/state-names.ts';
 
-export interface FleetFollowResult {
-  status: string;
-  error?: string;
-  cause?: string;
-  /** The execution's output, parsed (FleetOutcome: where the report is, every org) when it succeeded. */
-  output?: unknown;
-  startDate?: Date;
-  stopDate?: Date;
-  /** Where FleetReport wrote the fleet report, read from the history: known for a failed fleet too. */
-  reportLocation?: string;
+export interface FleetFollowResult extends EndedExecution {
   /** PlanFleet accepted the input (or the history could not be read, so nobody knows it did not). */
   planned: boolean;
 }
@@ -86,14 +67,7 @@ class FleetFollower implements ExecutionWatcher<FleetFollowResult> {
   }
 
   result(d: DescribeExecutionCommandOutput): FleetFollowResult {
-    const r: FleetFollowResult = { status: d.status ?? 'UNKNOWN', planned: this.planned || (!this.history.read && d.error !== 'Input.Invalid') };
-    if (d.error) r.error = d.error;
-    if (d.cause) r.cause = d.cause;
-    if (d.output !== undefined) r.output = parseJson(d.output);
-    if (d.startDate) r.startDate = d.startDate;
-    if (d.stopDate) r.stopDate = d.stopDate;
-    if (this.reportLocation) r.reportLocation = this.reportLocation;
-    return r;
+    return { ...endedExecution(d, this.reportLocation), planned: this.planned || (!this.history.read && d.error !== 'Input.Invalid') };
   }
 
   async progress(): Promise<void> {

@@ -24,14 +24,9 @@ import { Construct } from 'constructs';
 import type { FleetOrg, FleetProgress, OrgIteration } from '../../functions/domain/fleet.ts';
 import type { FleetEvent, FleetOutcome } from '../../functions/handlers/fleet.ts';
 
-/** The state names the local runner and the follower (execute --fleet) look for. */
-export const FLEET_STATE = {
-  plan: 'PlanFleet',
-  runWave: 'RunWave',
-  startOrgRun: 'StartOrgRun',
-  assess: 'AssessWave',
-  report: 'FleetReport',
-} as const;
+import { FLEET_STATE } from './state-names.ts';
+
+export { FLEET_STATE };
 
 /** Where the fleet's state keeps each step's result. */
 export const FLEET_PATH = {

@@ -57,31 +57,29 @@ function oneOf<T extends string>(read: ContextReader, key: string, allowed: read
   return v as T;
 }
 
-function jsonObject(read: ContextReader, key: string): Record<string, unknown> | undefined {
-  let v = read(key);
+/** A JSON value: from cdk.json as it is, from the command line as a string to parse. */
+function json(read: ContextReader, key: string): unknown {
+  const v = read(key);
   if (v === undefined || v === null || v === '') return undefined;
-  if (typeof v === 'string') {
-    try {
-      v = JSON.parse(v);
-    } catch (err) {
-      throw new Error(`context ${key}: not valid JSON (${(err as Error).message})`);
-    }
+  if (typeof v !== 'string') return v;
+  try {
+    return JSON.parse(v);
+  } catch (err) {
+    throw new Error(`context ${key}: not valid JSON (${(err as Error).message})`);
   }
+}
+
+function jsonObject(read: ContextReader, key: string): Record<string, unknown> | undefined {
+  const v = json(read, key);
+  if (v === undefined) return undefined;
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`context ${key}: expected a JSON object, got ${JSON.stringify(v)}`);
   return v as Record<string, unknown>;
 }
 
 /** The fleet's orgs (a JSON array); each org's input is checked as its runs will check it. */
 function orgs(read: ContextReader, key: string): OrgSetting[] | undefined {
-  let v = read(key);
-  if (v === undefined || v === null || v === '') return undefined;
-  if (typeof v === 'string') {
-    try {
-      v = JSON.parse(v);
-    } catch (err) {
-      throw new Error(`context ${key}: not valid JSON (${(err as Error).message})`);
-    }
-  }
+  const v = json(read, key);
+  if (v === undefined) return undefined;
   try {
     return parseOrgSettings(v, key);
   } catch (err) {

@@ -30,19 +30,9 @@ export interface OptimizerFunctions {
   approval: IFunction;
 }
 
-/** State names are part of the contract with the local runner and the progress display. */
-export const STATE = {
-  validateInput: 'ValidateInput',
-  fetchInventory: 'FetchInventory',
-  makePlan: 'MakePlan',
-  awaitApproval: 'AwaitApproval',
-  probeBefore: 'ProbeLatencyBefore',
-  probeAfter: 'ProbeLatencyAfter',
-  optimizeIndexes: 'OptimizeIndexes',
-  optimize: 'Optimize',
-  verify: 'Verify',
-  report: 'Report',
-} as const;
+import { STATE } from './state-names.ts';
+
+export { STATE };
 
 const EXECUTION_ID = sfn.JsonPath.stringAt('$$.Execution.Id');
 /** The run's org (null in a single-org deployment): every task gets it, for its credentials, log lines, metrics and audit events. */
