@@ -298,14 +298,7 @@ async function main(argv: string[]): Promise<number> {
         say(`Report written to ${options.report}`);
       }
     }
-    say(`Function logs: ${logFile}`);
-    const awsCalls = Object.values(result.callCounts).reduce((a, b) => a + b, 0);
-    say(`AWS calls checked against the stack's IAM policies: ${awsCalls}, denied: ${result.denials.length}`);
-    if (result.denials.length > 0) {
-      // As in AWS, a denied call the code tolerates (an audit event) does not fail the run; it must still be seen.
-      process.stderr.write(`\nIAM denied ${result.denials.length} AWS call(s) during the run, as AWS would with this stack's policies:\n`);
-      for (const d of result.denials.slice(0, 10)) process.stderr.write(`  ${d.principal}: ${d.service}:${d.operation} on ${d.resource}\n`);
-    }
+    sayAwsChecks(say, logFile, result, 'run');
     if (result.status === 'SUCCEEDED') return 0;
     if (!result.report) {
       // It failed before there was anything to report: a bad input, credentials, the listing.
@@ -451,13 +444,7 @@ async function runLocalFleet(options: Options, file: string | null, say: (line: 
       say("Each org run's report:");
       for (const r of result.orgRuns) say(`  ${r.org.padEnd(width)}  ${r.result.report ? r.result.reportPath : `none (${r.result.error?.name})`}`);
     }
-    say(`Function logs: ${logFile}`);
-    const awsCalls = Object.values(result.callCounts).reduce((a, b) => a + b, 0);
-    say(`AWS calls checked against the stack's IAM policies: ${awsCalls}, denied: ${result.denials.length}`);
-    if (result.denials.length > 0) {
-      process.stderr.write(`\nIAM denied ${result.denials.length} AWS call(s) during the fleet, as AWS would with this stack's policies:\n`);
-      for (const d of result.denials.slice(0, 10)) process.stderr.write(`  ${d.principal}: ${d.service}:${d.operation} on ${d.resource}\n`);
-    }
+    sayAwsChecks(say, logFile, result, 'fleet');
     if (result.status === 'SUCCEEDED') return 0;
     if (!result.report && result.orgRuns.length === 0) {
       // It failed before any org's run: a bad fleet input, most likely.
@@ -536,3 +523,14 @@ main(process.argv.slice(2)).then(
     process.exitCode = 2;
   },
 );
+
+/** Where the logs are, and the AWS calls checked against the stack's policies with any denied. */
+function sayAwsChecks(say: (line: string) => void, logFile: string, result: { callCounts: Record<string, number>; denials: Array<{ principal: string; service: string; operation: string; resource: string }> }, what: 'run' | 'fleet'): void {
+  say(`Function logs: ${logFile}`);
+  const awsCalls = Object.values(result.callCounts).reduce((a, b) => a + b, 0);
+  say(`AWS calls checked against the stack's IAM policies: ${awsCalls}, denied: ${result.denials.length}`);
+  if (result.denials.length === 0) return;
+  // As in AWS, a denied call the code tolerates (an audit event) does not fail the run; it must still be seen.
+  process.stderr.write(`\nIAM denied ${result.denials.length} AWS call(s) during the ${what}, as AWS would with this stack's policies:\n`);
+  for (const d of result.denials.slice(0, 10)) process.stderr.write(`  ${d.principal}: ${d.service}:${d.operation} on ${d.resource}\n`);
+}
