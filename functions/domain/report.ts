@@ -6,6 +6,7 @@ import { errorMessageOf } from '../shared/lambda-cause.ts';
 import type { Plan } from './plan.ts';
 import { medianLatencyChange, type IndexEffect } from './effect.ts';
 import type { ApprovalDecision } from './approval.ts';
+import type { TimelineEntry } from './timeline.ts';
 
 export type Outcome = 'optimized' | 'skipped' | 'failed' | 'planned';
 
@@ -17,6 +18,11 @@ export interface IndexResult {
   errorName?: string;
   /** An optimized index: its latency and disk use before and after. */
   effect?: IndexEffect;
+  /**
+   * What happened to it, call by call and wait by wait (at most MAX_TIMELINE_ENTRIES), for the
+   * run's page. Recorded by optimize and verify; never copied into report.json's entries.
+   */
+  timeline?: TimelineEntry[];
 }
 
 export interface LatencyReading {

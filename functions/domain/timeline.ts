@@ -42,9 +42,34 @@ export const MAX_TIMELINE_ENTRIES = 100;
 /** Of those, kept from the start when the list is cut (the rest are the latest). */
 export const TIMELINE_HEAD = 20;
 
-/** `before` with `added` appended, cut to the bound (its head and its latest entries). */
-export function appendTimeline(before: readonly TimelineEntry[] | undefined, added: readonly TimelineEntry[]): TimelineEntry[] {
+/**
+ * `before` with `added` appended, cut to the bound (its head and its latest entries). Generic so
+ * that a list of calls alone (the listing's, the probes') stays typed as calls.
+ */
+export function appendTimeline<T extends TimelineEntry = TimelineEntry>(before: readonly T[] | undefined, added: readonly T[]): T[] {
   const all = [...(before ?? []), ...added];
   if (all.length <= MAX_TIMELINE_ENTRIES) return all;
   return [...all.slice(0, TIMELINE_HEAD), ...all.slice(all.length - (MAX_TIMELINE_ENTRIES - TIMELINE_HEAD))];
+}
+
+/** The most characters of a wait's detail. */
+const MAX_DETAIL_CHARS = 60;
+
+/**
+ * A wait's detail from the reason the function gave: without the call it names ("PUT /api/…: "),
+ * its head up to the HTTP status ("rate limited (429)", "index busy (503)", "server error (500)"),
+ * or else the reason bounded, so that a Genesys message or a correlation id never makes an
+ * entry long (the page has the call and its status next to it).
+ */
+export function waitDetail(reason: string): string {
+  const text = reason.replace(/^[A-Z]+ \/\S*: /, '');
+  const head = /^[^:(]*\(\d{3}\)/.exec(text)?.[0];
+  if (head) return head;
+  const plain = text.replace(/ \[correlation id [^\]]*\]$/, '');
+  return plain.length > MAX_DETAIL_CHARS ? `${plain.slice(0, MAX_DETAIL_CHARS - 1)}…` : plain;
+}
+
+/** The wait the state machine makes next, decided now. */
+export function waitEntry(reason: WaitReason, seconds: number, detail?: string, at: Date = new Date()): WaitEntry {
+  return { kind: 'wait', at: at.toISOString(), reason, seconds, ...(detail ? { detail: waitDetail(detail) } : {}) };
 }

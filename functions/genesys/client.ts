@@ -66,9 +66,18 @@ export const REQUIRED_PERMISSIONS = {
 } as const;
 type ApiCall = keyof typeof REQUIRED_PERMISSIONS;
 
+/** Each API call by the client's method that makes it (the name a run's timeline shows). */
+export const CALL_METHOD = {
+  list: 'listIndexPage',
+  health: 'getHealth',
+  put: 'putOptimization',
+  probe: 'probeQueryLatency',
+} as const satisfies Record<ApiCall, keyof GenesysClient>;
+
 export interface ResponseInfo {
   call: ApiCall | 'token';
   endpoint: string;
+  /** The HTTP status; 0 when no answer came (a timeout, a refused or reset connection). */
   status: number;
   correlationId?: string;
   durationMs: number;
@@ -83,7 +92,10 @@ export interface GenesysClientOptions {
   pageSize?: number;
   paths?: Partial<GenesysPaths>;
   tokenCache?: TokenCache;
-  /** Called after every HTTP response (for logs and metrics); never given headers or bodies. */
+  /**
+   * Called after every HTTP response, and after every request that got none (status 0), for logs,
+   * metrics and the run's timeline; never given headers or bodies.
+   */
   onResponse?: (info: ResponseInfo) => void;
 }
 
@@ -284,6 +296,8 @@ export class GenesysClient {
       response = await fetch(url, { ...init, signal: AbortSignal.timeout(this.timeoutMs), redirect: 'error' });
       text = await response.text();
     } catch (err) {
+      // A call without an answer still took its time and (probably) its place in the org's rate limit.
+      this.onResponse?.({ call, endpoint, status: 0, durationMs: Math.round(performance.now() - started) });
       const cause = describeNetworkError(err, this.timeoutMs);
       throw new TransientError(cause, { endpoint }, { cause: err });
     }

@@ -6,7 +6,8 @@ import { recordGenesysResponses, taskHandler, type TaskEvent } from '../shared/i
 import { createLogger } from '../shared/logger.ts';
 import { sharedCredentials, sharedRunStore } from '../shared/singletons.ts';
 import { pacerFor } from '../pacing/index.ts';
-import { fetchInventory, type FetchProgress } from '../steps/fetch-inventory.ts';
+import { fetchInventory, type FetchProgress, type FetchResult } from '../steps/fetch-inventory.ts';
+import { appendTimeline } from '../domain/timeline.ts';
 
 export interface FetchEvent extends TaskEvent {
   retries: Retries;
@@ -16,11 +17,13 @@ export interface FetchEvent extends TaskEvent {
 
 const logger = createLogger('fetch');
 
-export const handler = taskHandler(logger, 'fetch_inventory', async (event: FetchEvent, log, metrics) => {
+export const handler = taskHandler(logger, 'fetch_inventory', async (event: FetchEvent, log, metrics): Promise<FetchResult> => {
   const responses = recordGenesysResponses(log, metrics);
-  const result = await withGenesysClient(sharedCredentials(event.org), clientSettings(responses.onResponse), (client, config) =>
+  const listed = await withGenesysClient(sharedCredentials(event.org), clientSettings(responses.onResponse), (client, config) =>
     fetchInventory(client, sharedRunStore(), event.executionId, event.retries, event.progress, pacerFor(config.credentials.clientId, event.apiBudgetPerMinute)),
   );
+  // Carried through the retries, so the last result (in the state, for the report) has every page's call.
+  const result: FetchResult = { ...listed, calls: appendTimeline(event.progress.calls, responses.calls()) };
   if (result.status === 'listed') {
     log.info('inventory listed', { outcome: 'listed', indexes: result.indexes, pages: result.pages, warnings: result.warnings });
   } else {

@@ -15,6 +15,7 @@ import { RUN_LEVEL_ERRORS } from '../domain/report.ts';
 import type { IndexItem } from '../shared/workflow-contract.ts';
 import { optimizeIndex, type OptimizeRequest, type OptimizeResult } from '../steps/optimize-index.ts';
 import { isRunLevel } from '../steps/retry-decision.ts';
+import { appendTimeline, waitEntry, type WaitEntry } from '../domain/timeline.ts';
 
 /** What the Optimize state passes: the item's fields (workflow-contract.ts) and the attempt so far. */
 export type OptimizeEvent = TaskEvent & OptimizeRequest & Pick<IndexItem, 'safety' | 'apiBudgetPerMinute' | 'position'>;
@@ -29,6 +30,13 @@ async function expectedRefresh(clientId: string, log: { warn: (message: string, 
     log.warn('refresh memory not readable; first health read at the settle time', { errorName: (err as Error).name, errorMessage: (err as Error).message });
     return null;
   }
+}
+
+/** The Wait the state machine makes after this result: for its API slot, before a retry, or the settle. */
+function nextWait(result: OptimizeResult): WaitEntry[] {
+  if (result.status === 'retry') return [result.cause === 'paced' ? waitEntry('slot', result.waitSeconds) : waitEntry('retry', result.waitSeconds, result.reason)];
+  if (result.status === 'accepted') return [waitEntry('settle', result.settleSeconds)];
+  return [];
 }
 
 export const handler = taskHandler(logger, 'optimization_trigger', async (event: OptimizeEvent, log, metrics): Promise<OptimizeResult> => {
@@ -55,8 +63,8 @@ export const handler = taskHandler(logger, 'optimization_trigger', async (event:
   const at = new Date().toISOString();
   const erred = result.status === 'failed' || (result.status === 'retry' && result.cause !== 'paced');
   const lastError = erred && 'reason' in result ? { reason: result.reason, correlationId: responses.correlationId(), at } : event.progress.lastError;
-  // Always present (null when none), so the Verify state can pass it on.
-  result = { ...result, startedAt: event.progress.startedAt ?? began, lastError: lastError ?? null };
+  // Always present (null when none), so the Verify state can pass it on; the timeline too.
+  result = { ...result, startedAt: event.progress.startedAt ?? began, lastError: lastError ?? null, timeline: appendTimeline(event.progress.timeline, [...responses.calls(), ...nextWait(result)]) };
   await recordProgress(store, event.executionId, {
     id: event.indexId,
     step: optimizeStep(result.status, result.status === 'retry' ? result.cause : undefined),
@@ -73,6 +81,7 @@ export const handler = taskHandler(logger, 'optimization_trigger', async (event:
       outcome: result.status,
       reason: result.reason,
       ...(result.status === 'failed' && result.errorName ? { errorName: result.errorName } : {}),
+      timeline: result.timeline ?? [],
     });
   }
   if (result.status === 'failed' && result.errorName && RUN_LEVEL_ERRORS.includes(result.errorName)) {

@@ -20,6 +20,7 @@ import { probeLatency, type ProbeProgress, type ProbeResult } from '../steps/pro
 import { isRunLevel } from '../steps/retry-decision.ts';
 import { verifyIndex, type VerifyRequest, type VerifyResult } from '../steps/verify-index.ts';
 import type { IndexItem } from '../shared/workflow-contract.ts';
+import { appendTimeline, waitEntry } from '../domain/timeline.ts';
 
 /** `attempts`: the PUT attempts it took (the Optimize state's), for explain. */
 type HealthEvent = TaskEvent & { check: 'health'; attempts?: number } & Pick<IndexItem, 'apiBudgetPerMinute'> & VerifyRequest;
@@ -46,6 +47,10 @@ async function checkHealth(event: HealthEvent, log: Logger, metrics: Metrics): P
     if (!isRunLevel(err)) throw err;
     result = { status: 'failed', polls: event.progress.polls + 1, reason: reasonOf(err), errorName: (err as Error).name };
   }
+  // The first read goes on from the optimize part (its progress starts as { polls: 0 }), later ones from their own.
+  // A read that found the index refreshing is followed by a poll; one that failed (429, 5xx, no answer) by a retry.
+  const wait = result.status === 'poll' ? [result.cause === 'refreshing' ? waitEntry('poll', result.waitSeconds, result.reason) : waitEntry('retry', result.waitSeconds, result.reason)] : [];
+  result = { ...result, timeline: appendTimeline(event.progress.timeline ?? event.timeline, [...responses.calls(), ...wait]) };
   const at = new Date().toISOString();
   const erred = (result.status === 'poll' && result.cause !== 'refreshing') || result.status === 'failed';
   const lastError = erred && 'reason' in result ? { reason: result.reason, correlationId: responses.correlationId(), at } : (event.progress.lastError ?? event.priorError ?? undefined);
@@ -61,7 +66,7 @@ async function checkHealth(event: HealthEvent, log: Logger, metrics: Metrics): P
   });
   const reason = 'reason' in result ? result.reason : null;
   if (result.status === 'healthy') {
-    await recordOutcome(sharedRunStore(), event.executionId, { id: event.indexId, outcome: 'optimized', effect: result.effect });
+    await recordOutcome(sharedRunStore(), event.executionId, { id: event.indexId, outcome: 'optimized', effect: result.effect, timeline: result.timeline ?? [] });
     if (result.effect.regressed) metrics.addMetric(METRIC.latencyRegressions, MetricUnit.Count, 1);
   }
   if (result.status === 'failed') {
@@ -70,6 +75,7 @@ async function checkHealth(event: HealthEvent, log: Logger, metrics: Metrics): P
       outcome: 'failed',
       reason: result.reason,
       ...(result.errorName ? { errorName: result.errorName } : {}),
+      timeline: result.timeline ?? [],
     });
     if (result.errorName && RUN_LEVEL_ERRORS.includes(result.errorName)) {
       await recordRunLevelStop(sharedRunStore(), event.executionId, event.indexId, result.errorName, result.reason);
@@ -134,7 +140,8 @@ async function checkLatency(event: LatencyEvent, log: Logger, metrics: Metrics):
     result = { status: 'unavailable', attempts: event.progress.attempts + 1, reason: reasonOf(err), errorName: (err as Error).name };
   }
   log.info(`query latency ${event.phase}: ${result.status}`, { phase: event.phase, outcome: result.status, ...result });
-  return result;
+  // Carried through the retries, so the last result (in the state, for the report) has every attempt's call.
+  return { ...result, calls: appendTimeline(event.progress.calls, responses.calls()) };
 }
 
 export const handler = taskHandler(logger, 'health_verification', async (event: VerifyEvent, log, metrics): Promise<VerifyResult | ProbeResult> =>

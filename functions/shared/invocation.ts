@@ -1,7 +1,8 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
-import type { ResponseInfo } from '../genesys/client.ts';
+import { CALL_METHOD, type ResponseInfo } from '../genesys/client.ts';
+import type { CallEntry } from '../domain/timeline.ts';
 import { forStateMachine, isExpectedError } from './bounded-error.ts';
 import { createMetrics, METRIC, MetricUnit, ORG_DIMENSION } from './metrics.ts';
 
@@ -48,18 +49,22 @@ export interface ResponseRecorder {
   correlationId(): string | null;
   /** Time spent waiting for Genesys in this invocation. */
   genesysMs(): number;
+  /** The API calls of this invocation in order, answered or not, for the run's timeline (token calls are not among them). */
+  calls(): CallEntry[];
 }
 
 /**
  * Logs each Genesys response (never headers or bodies), keeps the latest correlation id as a log
- * key, and counts 429s as the ThrottledCalls metric.
+ * key, counts 429s as the ThrottledCalls metric, and keeps each API call for the timeline.
  */
-export function recordGenesysResponses(log: Logger, metrics: Metrics): ResponseRecorder {
+export function recordGenesysResponses(log: Logger, metrics: Metrics, now: () => Date = () => new Date()): ResponseRecorder {
   let latest: string | null = null;
   let total = 0;
+  const calls: CallEntry[] = [];
   return {
     onResponse: (info) => {
       total += info.durationMs;
+      if (info.call !== 'token') calls.push({ kind: 'call', at: now().toISOString(), call: CALL_METHOD[info.call], status: info.status, durationMs: info.durationMs });
       if (info.correlationId) {
         latest = info.correlationId;
         log.appendKeys({ correlationId: info.correlationId });
@@ -68,10 +73,12 @@ export function recordGenesysResponses(log: Logger, metrics: Metrics): ResponseR
       if (info.status === 429) {
         metrics.addMetric(METRIC.throttledCalls, MetricUnit.Count, 1);
         log.warn('genesys throttled the call', line);
-      } else if (info.status >= 400) log.info('genesys answered with an error', line);
+      } else if (info.status === 0) log.info('genesys gave no answer', line);
+      else if (info.status >= 400) log.info('genesys answered with an error', line);
       else log.debug('genesys response', line);
     },
     correlationId: () => latest,
     genesysMs: () => total,
+    calls: () => [...calls],
   };
 }

@@ -62,6 +62,8 @@ export const FIELD = {
   startedAt: field<Extract<OptimizeResult, { status: 'accepted' }>>('startedAt'),
   attempts: field<Extract<OptimizeResult, { status: 'accepted' }>>('attempts'),
   lastError: field<Extract<OptimizeResult, { status: 'accepted' }>>('lastError'),
+  /** The index's timeline up to its accepted PUT: the first health read appends to it. */
+  timeline: field<Extract<OptimizeResult, { status: 'accepted' }>>('timeline'),
   reason: field<Extract<OptimizeResult, { status: 'failed' }>>('reason'),
   errorName: field<Extract<OptimizeResult, { status: 'failed' }>>('errorName'),
   proceed: field<CheckedInput['guard']>('proceed'),

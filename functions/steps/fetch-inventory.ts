@@ -8,6 +8,7 @@ import { InventoryCollector, type IndexInventory } from '../genesys/inventory.ts
 import { runKey, type RunStore } from '../store/index.ts';
 import type { CallPacer } from '../pacing/index.ts';
 import { decideRetry, type RetryCause } from './retry-decision.ts';
+import type { CallEntry } from '../domain/timeline.ts';
 
 export interface FetchProgress {
   attempts: number;
@@ -17,6 +18,8 @@ export interface FetchProgress {
   slotReserved?: boolean;
   /** Of `attempts`, those answered 429 (bounded by retries.maxThrottledAttempts instead). */
   throttled?: number;
+  /** The listing's Genesys calls so far (a page each, retries included), bounded (appendTimeline): kept by the handler, for the run's calls per minute. */
+  calls?: CallEntry[];
 }
 
 export type FetchResult = FetchProgress &

@@ -10,6 +10,7 @@ import { decideRetry, type RetryCause } from './retry-decision.ts';
 import { NOT_MEASURED, sampleOf, type HealthSample } from '../domain/effect.ts';
 import type { LastError } from './index-progress.ts';
 import { firstReadDelay } from '../domain/refresh-timing.ts';
+import type { TimelineEntry } from '../domain/timeline.ts';
 
 export interface OptimizeProgress {
   /** Attempts made so far (0 before the first); waiting for a slot in the budget is not one. */
@@ -25,6 +26,11 @@ export interface OptimizeProgress {
   /** When its first attempt began, and its last error (kept by the handler for explain). */
   startedAt?: string;
   lastError?: LastError | null;
+  /**
+   * What happened to the index so far (its calls and the waits asked for), bounded: kept by the
+   * handler, which appends each invocation's own. Every result carries it; Verify goes on from it.
+   */
+  timeline?: TimelineEntry[];
 }
 
 export interface OptimizeRequest {

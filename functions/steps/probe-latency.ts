@@ -6,6 +6,7 @@ import type { Retries } from '../domain/execution-input.ts';
 import type { GenesysClient } from '../genesys/client.ts';
 import type { CallPacer } from '../pacing/index.ts';
 import { decideRetry, type RetryCause } from './retry-decision.ts';
+import type { CallEntry } from '../domain/timeline.ts';
 
 export interface ProbeProgress {
   attempts: number;
@@ -13,6 +14,8 @@ export interface ProbeProgress {
   slotReserved?: boolean;
   /** Of `attempts`, those answered 429 (bounded by retries.maxThrottledAttempts instead). */
   throttled?: number;
+  /** The probe's Genesys calls so far, retries included, bounded (appendTimeline): kept by the handler, for the run's calls per minute. */
+  calls?: CallEntry[];
 }
 
 export type ProbeResult = ProbeProgress &

@@ -9,6 +9,7 @@ import type { CallPacer } from '../pacing/index.ts';
 import { decideRetry, type RetryCause } from './retry-decision.ts';
 import { effectOf, NOT_MEASURED, sampleOf, type HealthSample, type IndexEffect } from '../domain/effect.ts';
 import type { LastError } from './index-progress.ts';
+import type { TimelineEntry } from '../domain/timeline.ts';
 
 export interface VerifyRequest {
   indexId: string;
@@ -22,6 +23,8 @@ export interface VerifyRequest {
   /** When the index's first attempt began, and its PUT's last error (explain). */
   startedAt?: string;
   priorError?: LastError | null;
+  /** The index's timeline up to its accepted PUT (the Optimize state's): the first read goes on from it. */
+  timeline?: TimelineEntry[];
   progress: VerifyProgress;
 }
 
@@ -36,6 +39,8 @@ export type VerifyProgress = {
   errors?: number;
   /** Reads that found the index still refreshing. */
   refreshing?: number;
+  /** The index's whole timeline so far (the optimize part first), bounded: kept by the handler. */
+  timeline?: TimelineEntry[];
 };
 
 export type VerifyResult = VerifyProgress & (

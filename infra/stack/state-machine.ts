@@ -162,6 +162,8 @@ function perIndexWorkflow(scope: Construct, fns: OptimizerFunctions): sfn.IChain
       startedAt: sfn.JsonPath.stringAt(at(INDEX_PATH.optimize, FIELD.startedAt)),
       attempts: sfn.JsonPath.numberAt(at(INDEX_PATH.optimize, FIELD.attempts)),
       priorError: sfn.JsonPath.objectAt(at(INDEX_PATH.optimize, FIELD.lastError)),
+      // For the run's page: the index's calls and waits up to here (every optimize result carries it).
+      timeline: sfn.JsonPath.listAt(at(INDEX_PATH.optimize, FIELD.timeline)),
       maxLatencyRegression: item('maxLatencyRegression'),
       progress: sfn.JsonPath.objectAt(INDEX_PATH.verify),
     },
