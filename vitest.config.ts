@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 // Most of the suite waits (Wait states, refreshes, a real-time minute of budget windows) rather
 // than computes: two files at a time keep both of a CI machine's cores busy. The files that run
@@ -6,5 +6,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     maxWorkers: 2,
+    // The browser tests need Chromium: `npm run test:browser` (vitest.browser.config.ts).
+    exclude: [...configDefaults.exclude, 'test/browser/**'],
   },
 });

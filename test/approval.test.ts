@@ -151,7 +151,10 @@ describe('the run-completed notification', { timeout: 60_000 }, () => {
     expect(lines[3]).toBe('"Latency regressions: none"');
     expect(lines[4]).toBe('"Approval: not required"');
     expect(lines[5]).toBe(`"Execution: https://us-east-1.console.aws.amazon.com/states/home?region=us-east-1#/v2/executions/details/${run.result.executionId}"`);
-    expect(lines[6]).toContain(run.result.reportPath);
+    // The page: in the S3 console, with its s3:// location beside the report's.
+    const page = run.result.reportPath.replace(/report\.json$/, 'report.html');
+    expect(lines[6]).toBe(`"Page: https://console.aws.amazon.com/s3/object/${page.split('/')[2]}?region=us-east-1&prefix=${encodeURIComponent(page.split('/').slice(3).join('/'))} (${page})"`);
+    expect(lines[7]).toContain(run.result.reportPath);
   });
 });
 

@@ -260,10 +260,10 @@ describe('report', () => {
     const arn = 'arn:aws:states:eu-west-1:123456789012:execution:X-Optimizer:prod-eu-1';
     const fleetRun = buildReport({ ...base, executionId: arn, org: 'prod-eu', results: [{ id: 'a', outcome: 'optimized' }, { id: 'b', outcome: 'optimized' }] });
     expect(fleetRun.org).toBe('prod-eu');
-    expect(runNotice(fleetRun, 's3://b/k').headline).toBe('Genesys index optimizer run prod-eu-1 (org prod-eu): succeeded');
+    expect(runNotice(fleetRun, 's3://b/k', null).headline).toBe('Genesys index optimizer run prod-eu-1 (org prod-eu): succeeded');
     const single = buildReport({ ...base, executionId: arn, results: [{ id: 'a', outcome: 'optimized' }, { id: 'b', outcome: 'optimized' }] });
     expect(single.org).toBeNull();
-    expect(runNotice(single, 's3://b/k').headline).toBe('Genesys index optimizer run prod-eu-1: succeeded');
+    expect(runNotice(single, 's3://b/k', null).headline).toBe('Genesys index optimizer run prod-eu-1: succeeded');
   });
 
   it('names a run-level error (a missing permission) instead of counting failures', () => {

@@ -2,7 +2,7 @@
  * `npm run execute` against mocked AWS clients: a fake Step Functions execution that moves on one
  * step each time the command sleeps, so nothing really waits.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
@@ -39,6 +39,10 @@ const MAP_RUN = 'arn:aws:states:eu-west-1:123456789012:mapRun:Optimizer/Optimize
 const BUCKET = 'optimizer-runs-bucket';
 const REPORT_KEY = 'runs/Optimizer/manual-run/report.json';
 const REPORT_URL = `s3://${BUCKET}/${REPORT_KEY}`;
+const PAGE_KEY = 'runs/Optimizer/manual-run/report.html';
+const PAGE_URL = `s3://${BUCKET}/${PAGE_KEY}`;
+const PAGE_CONSOLE = `https://console.aws.amazon.com/s3/object/${BUCKET}?region=eu-west-1&prefix=${encodeURIComponent(PAGE_KEY)}`;
+const PAGE_HTML = '<!doctype html><title>the run</title>';
 const START = new Date('2025-01-02T03:04:05.678Z');
 const CONSOLE = `https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/${EXEC}`;
 
@@ -255,9 +259,10 @@ describe('npm run execute: start and follow', () => {
         children: [{ id: 'b', outcome: 'optimized' }, { id: 'c', outcome: 'optimized' }],
       },
     ]);
-    s3Report(report());
+    s3.on(GetObjectCommand).callsFake((input: { Key: string }) => ({ Body: { transformToString: async () => (input.Key === PAGE_KEY ? PAGE_HTML : JSON.stringify(report())) } }));
     const file = join(dir, 'report.json');
-    const code = await fake.run(['--state-machine-arn', SM, '--index', 'a', '--index', 'b', '--input', '{"maxConcurrency":2}', '--report', file, '--poll-seconds', '2']);
+    const html = join(dir, 'page.html');
+    const code = await fake.run(['--state-machine-arn', SM, '--index', 'a', '--index', 'b', '--input', '{"maxConcurrency":2}', '--report', file, '--html', html, '--poll-seconds', '2']);
 
     expect(fake.err).toEqual([]);
     expect(code).toBe(0);
@@ -284,14 +289,18 @@ describe('npm run execute: start and follow', () => {
       '',
       `Report: ${REPORT_URL}`,
       `Report written to ${file}`,
+      `Page: ${PAGE_URL}`,
+      `  open it from the S3 console: ${PAGE_CONSOLE}`,
+      `Page written to ${html}`,
       'Execution SUCCEEDED after 1m 05s',
     ]);
     expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(report());
+    expect(readFileSync(html, 'utf8')).toBe(PAGE_HTML);
     // Every poll waited the asked interval, and the region is the ARN's.
     expect(fake.printedAtSleep).toHaveLength(4);
     expect(fake.regions).toEqual([['sfn', 'eu-west-1'], ['s3', 'eu-west-1']]);
     expect(cfn.calls()).toHaveLength(0);
-    expect(s3.commandCalls(GetObjectCommand).map((c) => c.args[0].input)).toEqual([{ Bucket: BUCKET, Key: REPORT_KEY }]);
+    expect(s3.commandCalls(GetObjectCommand).map((c) => c.args[0].input)).toEqual([{ Bucket: BUCKET, Key: REPORT_KEY }, { Bucket: BUCKET, Key: PAGE_KEY }]);
     // The history is read newest first and only up to what was seen: one page per poll.
     const history = sfn.commandCalls(GetExecutionHistoryCommand).map((c) => c.args[0].input);
     expect(history).toHaveLength(5);
@@ -396,6 +405,31 @@ describe('npm run execute: how the execution ended', () => {
     expect(fake.out).toContain('Plan: 3 to optimize, 1 skipped by policy');
     expect(sfnCalls()).toEqual(['StartExecution', 'DescribeExecution', 'GetExecutionHistory']);
     expect(fake.printedAtSleep).toEqual([]);
+  });
+
+  it("--html: a page the report function could not write (the output's page is null) is said so, and no file is written", async () => {
+    const output = { ...OUTPUT, page: null };
+    const fake = fakeExecution([{ status: 'SUCCEEDED', output, events: [...BEFORE_MAP, ...AFTER_MAP(output)!] }]);
+    s3Report(report());
+    const html = join(mkdtempSync(join(tmpdir(), 'execute-test-')), 'page.html');
+    expect(await fake.run(['--state-machine-arn', SM, '--html', html])).toBe(0);
+    expect(fake.out).toContain("Page: not written (the report function's log says why)");
+    expect(fake.err).toEqual([`No page to write to ${html}.`]);
+    expect(existsSync(html)).toBe(false);
+    expect(s3.commandCalls(GetObjectCommand).map((c) => c.args[0].input.Key)).toEqual([REPORT_KEY]);
+  });
+
+  it('--html for a failed run: the page beside its report, read from the bucket; one that is not there is an error, not the exit status', async () => {
+    const fake = fakeExecution([{ events: BEFORE_MAP }, { status: 'FAILED', error: 'Run.IndexesFailed', cause: '2 of 3 indexes failed.', events: AFTER_MAP({ report: REPORT_URL })! }]);
+    s3.on(GetObjectCommand).callsFake((input: { Key: string }) => {
+      if (input.Key === PAGE_KEY) throw new NoSuchKey({ message: 'The specified key does not exist.', $metadata: {} });
+      return { Body: { transformToString: async () => JSON.stringify(report({ summary: { total: 4, optimized: 1, skipped: 1, failed: 2, planned: 0 } })) } };
+    });
+    const html = join(mkdtempSync(join(tmpdir(), 'execute-test-')), 'page.html');
+    expect(await fake.run(['--state-machine-arn', SM, '--html', html])).toBe(1);
+    expect(fake.out).toContain(`Page: ${PAGE_URL}`);
+    expect(fake.err).toEqual([`Cannot write ${html}: ${PAGE_URL} does not exist`]);
+    expect(existsSync(html)).toBe(false);
   });
 
   it('FAILED with Run.IndexesFailed, history unreadable: exit 1, the report found in the stack bucket', async () => {

@@ -7,13 +7,28 @@
  * dashboard and the run guard: observability.test.ts; cdk-nag: nag.test.ts.) Bundling with esbuild
  * is real, so this also proves that every handler bundles, the fleet's too.
  */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import type { Asset } from 'aws-cdk-lib/aws-s3-assets';
+import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import S3rver from 's3rver';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { OptimizerStack } from '../infra/stack/optimizer-stack.ts';
 import { settingsFromContext } from '../infra/stack/settings.ts';
 import { fleetOrgs, parseFleetInput, parseOrgSettings, planFleet, type FleetOrg } from '../functions/domain/fleet.ts';
 import { parseExecutionInput } from '../functions/domain/execution-input.ts';
+import { CHART_JS_FILE, chartJsPackageFile } from '../functions/report-html/chart-library.ts';
+import { S3RunStore } from '../functions/store/s3-run-store.ts';
+import { runKey } from '../functions/store/run-store.ts';
+import { recordOutcome } from '../functions/steps/index-outcomes.ts';
+import type { IndexResult } from '../functions/domain/report.ts';
+import type { TimelineEntry } from '../functions/domain/timeline.ts';
 
 // CloudFormation JSON is untyped; these aliases keep the walking code readable.
 type Json = any;
@@ -30,6 +45,8 @@ let resources: Resources;
 let fnId: Record<Name, string>;
 let fnRoleId: Record<Name, string>;
 let stateMachineId: string;
+/** The report function's deployment package as synthesized (its asset directory). */
+let reportAssetDir: string;
 let stateMachineRoleId: string;
 let secretId: string;
 let bucketId: string;
@@ -150,7 +167,7 @@ const objectKeyOf = (r: Json, bucket = bucketId): string => {
   expect(r?.['Fn::Join']?.[0], JSON.stringify(r)).toBe('');
   expect(parts?.[0], JSON.stringify(r)).toEqual(bucketArn(bucket));
   expect(parts, JSON.stringify(r)).toHaveLength(2);
-  expect(parts[1], JSON.stringify(r)).toMatch(/^\/runs\/\*\/([a-z-]+\.json|[a-z-]+\/(([a-z]+|\*)\/)?\*)$/);
+  expect(parts[1], JSON.stringify(r)).toMatch(/^\/runs\/\*\/([a-z-]+\.(json|html)|[a-z-]+\/(([a-z]+|\*)\/)?\*)$/);
   return String(parts[1]).slice(1);
 };
 
@@ -166,6 +183,7 @@ beforeAll(() => {
   const sm = resources[stateMachineId]!.Properties;
   stateMachineRoleId = refId(sm.RoleArn)!;
   definition = parseDefinition(sm.DefinitionString);
+  reportAssetDir = join(app.outdir, (stack.functions.report.node.findChild('Code') as Asset).assetPath);
 
   const ours = idsOf('AWS::Lambda::Function').filter((id) => !isCdkHelper(resources[id]!.Properties));
   fnId = {} as Record<Name, string>;
@@ -459,6 +477,76 @@ describe('least privilege', () => {
       for (const a of s.actions) if (a.toLowerCase().startsWith('lambda:')) expect(a).toBe('lambda:InvokeFunction');
     }
   });
+});
+
+describe("the report function's bundle", () => {
+  it('carries Chart.js beside index.mjs, as the package ships it', () => {
+    expect(readdirSync(reportAssetDir).sort()).toEqual([CHART_JS_FILE, 'index.mjs', 'index.mjs.map'].sort());
+    expect(readFileSync(join(reportAssetDir, CHART_JS_FILE), 'utf8')).toBe(readFileSync(chartJsPackageFile(), 'utf8'));
+  });
+
+  it('the bundled handler, run where only the AWS SDK is installed (as in Lambda), writes the run page with Chart.js inlined', async () => {
+    // The package alone, outside the project: node_modules holds only the SDK the Lambda runtime provides, so chart.js cannot come from there.
+    const work = mkdtempSync(join(tmpdir(), 'report-bundle-'));
+    const s3dir = mkdtempSync(join(tmpdir(), 'report-bundle-s3-'));
+    const server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: s3dir });
+    try {
+      const code = join(work, 'task');
+      cpSync(reportAssetDir, code, { recursive: true });
+      mkdirSync(join(work, 'node_modules'));
+      symlinkSync(fileURLToPath(new URL('../node_modules/@aws-sdk', import.meta.url)), join(work, 'node_modules', '@aws-sdk'), 'dir');
+      writeFileSync(join(work, 'invoke.mjs'), "const { handler } = await import('./task/index.mjs'); const out = await handler(JSON.parse(process.argv[2])); process.stdout.write('\\nRESULT ' + JSON.stringify(out) + '\\n');");
+
+      const { port } = await server.run();
+      const endpoint = `http://127.0.0.1:${port}`;
+      const s3 = new S3Client({ endpoint, region: 'eu-west-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+      await s3.send(new CreateBucketCommand({ Bucket: 'run-bucket' }));
+      const store = new S3RunStore('run-bucket', s3);
+      const exec = 'arn:aws:states:eu-west-1:123456789012:execution:OptimizerTest-Optimizer:bundle-check';
+      await store.putJson(runKey(exec, 'plan'), {
+        entries: [{ id: 'a', name: '<img src=x onerror=alert(1)>', decision: 'qualifies' }, { id: 'b', name: 'beta', decision: 'capacity', reason: 'exceeds maximum node capacity limits (60 shards > 50)' }],
+        qualifying: ['a'],
+      });
+      const at = (s: number) => new Date(Date.UTC(2026, 11, 6, 3, 0, s)).toISOString();
+      const timeline: TimelineEntry[] = [
+        { kind: 'call', at: at(1), call: 'getHealth', status: 200, durationMs: 80 },
+        { kind: 'call', at: at(2), call: 'putOptimization', status: 202, durationMs: 120 },
+        { kind: 'wait', at: at(2), reason: 'settle', seconds: 5 },
+        { kind: 'call', at: at(8), call: 'getHealth', status: 200, durationMs: 70 },
+      ];
+      const result: IndexResult = { id: 'a', outcome: 'optimized', effect: { queryLatencyMs: { before: 100, after: 75 }, diskUsage: { before: 60, after: 55 }, regressed: false }, timeline };
+      await recordOutcome(store, exec, result);
+      const event = {
+        executionId: exec,
+        org: null,
+        state: { config: { dryRun: false, apiBudgetPerMinute: 120, policy: { maxLatencyRegression: 0.2 } }, fetch: { calls: [{ kind: 'call', at: at(0), call: 'listIndexPage', status: 200, durationMs: 150 }] } },
+      };
+
+      // Not spawnSync: the S3 server answering the handler runs in this process.
+      const run = await promisify(execFile)(process.execPath, ['invoke.mjs', JSON.stringify(event)], {
+        cwd: work,
+        encoding: 'utf8',
+        timeout: 60_000,
+        env: { PATH: process.env['PATH'] ?? '', RUN_BUCKET: 'run-bucket', AWS_ENDPOINT_URL: endpoint, AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', POWERTOOLS_SERVICE_NAME: 'bundle-check', POWERTOOLS_METRICS_NAMESPACE: 'BundleCheck' },
+      });
+      const line = run.stdout.split('\n').find((l) => l.startsWith('RESULT '));
+      expect(line, `the handler's output (stderr: ${run.stderr.slice(-2000)}; stdout: ${run.stdout.slice(-2000)})`).toBeDefined();
+      const out = JSON.parse(line!.slice('RESULT '.length)) as { page: string | null; report: string };
+      expect(out.page).toBe('s3://run-bucket/runs/OptimizerTest-Optimizer/bundle-check/report.html');
+      expect(run.stdout).not.toMatch(/run page was not written/);
+
+      const object = await s3.send(new GetObjectCommand({ Bucket: 'run-bucket', Key: runKey(exec, 'reportPage') }));
+      expect(object.ContentType).toBe('text/html; charset=utf-8');
+      const html = (await object.Body!.transformToString('utf-8'));
+      expect(html).toContain('Chart.js v4');
+      expect(html).toContain('<script type="application/json" id="run-data">');
+      expect(html).not.toContain('<img src=x');
+    } finally {
+      await server.close();
+      rmSync(work, { recursive: true, force: true });
+      rmSync(s3dir, { recursive: true, force: true });
+    }
+  }, 90_000);
 });
 
 describe('run bucket', () => {

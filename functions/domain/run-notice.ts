@@ -19,6 +19,8 @@ export interface RunNotice {
   approval: string;
   /** The execution in the Step Functions console. */
   execution: string;
+  /** The run's page (report.html: the timeline, the charts, every index) in the S3 console, and its s3:// location. */
+  page: string;
   /** The report in the S3 console, and its s3:// location. */
   report: string;
 }
@@ -45,23 +47,34 @@ export function executionConsoleUrl(executionArn: string): string {
   return `https://${region}.${host}/states/home?region=${region}#/v2/executions/details/${executionArn}`;
 }
 
+/** An s3://bucket/key location's object in the S3 console of the execution's partition and region (anything else as it is). */
+export function s3ConsoleUrl(executionId: string, location: string): string {
+  const { host, region } = consoleOf(executionId);
+  const s3 = /^s3:\/\/([^/]+)\/(.+)$/.exec(location);
+  return s3 ? `https://${host}/s3/object/${s3[1]}?region=${region}&prefix=${encodeURIComponent(s3[2]!)}` : location;
+}
+
 /** Console links for an execution ARN and an s3://bucket/key location (in the execution's region). */
 export function consoleLinks(executionId: string, reportLocation: string): { execution: string; report: string } {
-  const { host, region } = consoleOf(executionId);
-  const s3 = /^s3:\/\/([^/]+)\/(.+)$/.exec(reportLocation);
-  return {
-    execution: executionConsoleUrl(executionId),
-    report: s3 ? `https://${host}/s3/object/${s3[1]}?region=${region}&prefix=${encodeURIComponent(s3[2]!)}` : reportLocation,
-  };
+  return { execution: executionConsoleUrl(executionId), report: s3ConsoleUrl(executionId, reportLocation) };
+}
+
+/** How the run ended, in words: failed, succeeded, a dry run, or ended without changes (the plan not approved). */
+export function runOutcome(report: RunReport): string {
+  const unchanged = report.approval !== null && report.approval.status !== 'approved';
+  return report.error ? 'failed' : report.dryRun ? 'dry run, nothing changed' : unchanged ? `ended without changes (plan ${report.approval!.status})` : 'succeeded';
 }
 
 const pct = (before: number, after: number) => `${after >= before ? '+' : ''}${Math.round((after / before - 1) * 100)}%`;
 
-export function runNotice(report: RunReport, reportLocation: string): RunNotice {
+/**
+ * `pageLocation`: where the run's page is (s3://…/report.html), or null when it could not be
+ * written (the notice then says so; report.json is there all the same).
+ */
+export function runNotice(report: RunReport, reportLocation: string, pageLocation: string | null): RunNotice {
   const run = report.executionId.split(':').pop() ?? report.executionId;
   const s = report.summary;
-  const unchanged = report.approval !== null && report.approval.status !== 'approved';
-  const outcome = report.error ? 'failed' : report.dryRun ? 'dry run, nothing changed' : unchanged ? `ended without changes (plan ${report.approval!.status})` : 'succeeded';
+  const outcome = runOutcome(report);
   const failed = report.indexes.filter((i) => i.outcome === 'failed');
   const named = (n: number) => (n > NAMED_IN_NOTICE ? `; … and ${n - NAMED_IN_NOTICE} more in the report` : '');
   const links = consoleLinks(report.executionId, reportLocation);
@@ -82,6 +95,7 @@ export function runNotice(report: RunReport, reportLocation: string): RunNotice 
     ),
     approval: noticeLine(a === null ? 'Approval: not required' : `Approval: ${describeDecision(a)}${a.status === 'timedOut' ? ', nothing changed' : ''}`),
     execution: links.execution,
+    page: noticeLine(pageLocation === null ? 'not written (see the report function log); the report has every index' : `${s3ConsoleUrl(report.executionId, pageLocation)} (${pageLocation})`),
     report: noticeLine(`${links.report} (${reportLocation})`),
   };
 }

@@ -27,6 +27,8 @@ export const RUN_OBJECT = {
   /** The ids the Distributed Map optimizes, one array element per index (its ItemReader). */
   items: 'items.json',
   report: 'report.json',
+  /** The run's page: the report, every index's timeline and the charts, in one self-contained HTML file. */
+  reportPage: 'report.html',
   /** A fleet execution's report: every org's run, under the fleet execution's own prefix. */
   fleetReport: 'fleet-report.json',
   /** A plan waiting for approval: the callback's task token, which only the operator's decision reads (never the state or a log). */
@@ -83,10 +85,10 @@ export const RUN_STORE_ACCESS: Record<StoreUser, RunStoreAccess> = {
   verify: { get: [], put: [o.outcome('optimized', '*'), o.outcome('failed', '*'), o.stop('*'), o.progress('*')], list: [] },
   // Shows the plan to the operator and keeps the task token the decision is sent with.
   approval: { get: [o.plan], put: [o.approval], list: [] },
-  // Reads the plan, the outcomes and the Map's results back, writes the report.
+  // Reads the plan, the outcomes and the Map's results back, writes the report and its page.
   report: {
     get: [o.plan, o.outcome('*', '*'), `${o.mapResults}*`],
-    put: [o.report],
+    put: [o.report, o.reportPage],
     list: [o.outcomes(), o.mapResults],
   },
   // The fleet (a deployment with orgs): reads each org run's report, writes the fleet's.

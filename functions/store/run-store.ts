@@ -6,6 +6,8 @@ import { RUN_OBJECT, runObjectKey, type RecordedOutcome } from './run-layout.ts'
  */
 export interface RunStore {
   putJson(key: string, value: unknown): Promise<void>;
+  /** A text object served as it is (the run's page: `text/html; charset=utf-8`). */
+  putText(key: string, body: string, contentType: string): Promise<void>;
   getJson<T>(key: string): Promise<T>;
   /** Keys under a prefix (ending in /), in no particular order. */
   list(prefix: string): Promise<string[]>;
@@ -20,7 +22,7 @@ export class RunStoreError extends Error {
 export { runPrefix, type RecordedOutcome } from './run-layout.ts';
 
 /** A whole-run object's key (run-layout.ts RUN_OBJECT). */
-export function runKey(executionId: string, object: 'config' | 'inventory' | 'plan' | 'items' | 'report' | 'approval' | 'fleetReport'): string {
+export function runKey(executionId: string, object: 'config' | 'inventory' | 'plan' | 'items' | 'report' | 'reportPage' | 'approval' | 'fleetReport'): string {
   return runObjectKey(executionId, RUN_OBJECT[object]);
 }
 

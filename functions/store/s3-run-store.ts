@@ -16,6 +16,10 @@ export class S3RunStore implements RunStore {
     );
   }
 
+  async putText(key: string, body: string, contentType: string): Promise<void> {
+    await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType }));
+  }
+
   async getJson<T>(key: string): Promise<T> {
     try {
       const res = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));

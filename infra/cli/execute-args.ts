@@ -62,6 +62,9 @@ Following:
   --no-wait                 start the execution, print where to see it, and exit
   --poll-seconds N          how often to look at the execution (default ${DEFAULT_POLL_SECONDS})
   --report FILE             write the report as JSON
+  --html FILE               write the run's page (report.html: the timeline of every index, the
+                            API calls against the budget, latency before and after, every
+                            index), read from the run bucket, to FILE
   -h, --help                this help
 
 Exit status: 0 the execution succeeded and no index failed; 1 it failed after it started
@@ -86,6 +89,8 @@ export interface ExecuteOptions {
   wait: boolean;
   pollSeconds: number;
   reportFile: string | undefined;
+  /** `--html FILE`: where to write the run's page (read from the run bucket). */
+  htmlFile: string | undefined;
   /** Start the Fleet state machine (every org, wave by wave) instead of the optimizer. */
   fleet: boolean;
 }
@@ -150,6 +155,7 @@ export function parseExecuteArgs(rawArgv: string[]): ExecuteOptions | 'help' {
         'no-wait': { type: 'boolean' },
         'poll-seconds': { type: 'string' },
         report: { type: 'string' },
+        html: { type: 'string' },
         fleet: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       });
@@ -157,7 +163,7 @@ export function parseExecuteArgs(rawArgv: string[]): ExecuteOptions | 'help' {
   const fleet = values.fleet ?? false;
   if (fleet) {
     // What only makes sense for one org's run, in the order the help lists them.
-    const single = (['index', 'retry-failed', 'explain', 'only-failed', 'json', 'approve', 'reject', 'reason'] as const).filter((k) => values[k] !== undefined);
+    const single = (['index', 'retry-failed', 'explain', 'only-failed', 'json', 'approve', 'reject', 'reason', 'html'] as const).filter((k) => values[k] !== undefined);
     if (single.length > 0) {
       throw new UsageError(`--fleet cannot be combined with ${single.map((k) => `--${k}`).join(', ')}: ${single.length === 1 ? 'it acts' : 'they act'} on one org's run; use ${single.length === 1 ? 'it' : 'them'} without --fleet, with that run's execution ARN`);
     }
@@ -193,6 +199,7 @@ export function parseExecuteArgs(rawArgv: string[]): ExecuteOptions | 'help' {
     wait: !(values['no-wait'] ?? false),
     pollSeconds: pollSeconds(values['poll-seconds']),
     reportFile: values.report,
+    htmlFile: values.html,
     fleet,
   };
 }

@@ -13,7 +13,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { decision } from '../../functions/domain/approval.ts';
-import { executionConsoleUrl } from '../../functions/domain/run-notice.ts';
+import { executionConsoleUrl, s3ConsoleUrl } from '../../functions/domain/run-notice.ts';
 import { DecisionError, sendDecision } from './approval-decision.ts';
 import { S3Client } from '@aws-sdk/client-s3';
 import { ListExecutionsCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
@@ -26,6 +26,8 @@ import {
   failedFromOutput,
   formatOutputSummary,
   readRunObject,
+  pageLocationFrom,
+  readRunPage,
   readRunReport,
   reportLocationFor,
   reportLocationFromOutput,
@@ -210,6 +212,7 @@ export async function execute(argv: string[], deps: ExecuteDeps): Promise<number
     write('');
     write(`Not run: ${String(gaveWay.message)} (${String(gaveWay.runningExecution)}, running since ${String(gaveWay.runningSince)}).`);
     if (opts.reportFile) writeError(`No report to write to ${opts.reportFile}.`);
+    if (opts.htmlFile) writeError(`No page to write to ${opts.htmlFile}.`);
     write(`Execution SUCCEEDED${elapsedText(result.startDate, result.stopDate)}`);
     return 0;
   }
@@ -218,6 +221,9 @@ export async function execute(argv: string[], deps: ExecuteDeps): Promise<number
   const started = result.startedOptimizing && result.error !== 'Input.Invalid';
   let report: RunReport | undefined;
   let location: string | undefined;
+  // One S3 client for the report and the page.
+  let runBucketClient: S3Client | undefined;
+  const s3 = () => (runBucketClient ??= deps.clients.s3(region));
   let problem: string | undefined;
   const reported = result.reportLocation !== undefined || result.status === 'SUCCEEDED' || (result.status === 'FAILED' && started);
   if (reported) {
@@ -231,7 +237,7 @@ export async function execute(argv: string[], deps: ExecuteDeps): Promise<number
     }
     if (location) {
       try {
-        report = await readRunReport(deps.clients.s3(region), location);
+        report = await readRunReport(s3(), location);
       } catch (err) {
         problem = errorText(err);
       }
@@ -251,6 +257,22 @@ export async function execute(argv: string[], deps: ExecuteDeps): Promise<number
         writeError(`Cannot write ${opts.reportFile}: ${errorText(err)}`);
       }
     }
+    const page = pageLocationFrom(result.output, location);
+    if (page === null) {
+      write("Page: not written (the report function's log says why)");
+      if (opts.htmlFile) writeError(`No page to write to ${opts.htmlFile}.`);
+    } else {
+      write(`Page: ${page}`);
+      write(`  open it from the S3 console: ${s3ConsoleUrl(executionArn, page)}`);
+      if (opts.htmlFile) {
+        try {
+          writeFileSync(opts.htmlFile, await readRunPage(s3(), page));
+          write(`Page written to ${opts.htmlFile}`);
+        } catch (err) {
+          writeError(`Cannot write ${opts.htmlFile}: ${errorText(err)}`);
+        }
+      }
+    }
   } else {
     if (problem) {
       write(`Could not read the report: ${problem}.`);
@@ -263,6 +285,7 @@ export async function execute(argv: string[], deps: ExecuteDeps): Promise<number
       write('No report: the execution ended before its Report state ran.');
     }
     if (opts.reportFile) writeError(`No report to write to ${opts.reportFile}.`);
+    if (opts.htmlFile) writeError(`No page to write to ${opts.htmlFile}.`);
   }
 
   let code: number;

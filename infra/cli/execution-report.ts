@@ -8,6 +8,7 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { FleetReport } from '../../functions/domain/fleet.ts';
 import type { RunReport } from '../../functions/domain/report.ts';
 import { runKey, RunStoreError } from '../../functions/store/run-store.ts';
+import { RUN_OBJECT } from '../../functions/store/run-layout.ts';
 import { S3RunStore } from '../../functions/store/s3-run-store.ts';
 import { errorText } from './execution-follower.ts';
 
@@ -24,8 +25,8 @@ function parseS3Url(location: string): { bucket: string; key: string } | null {
   return m ? { bucket: m[1]!, key: m[2]! } : null;
 }
 
-/** An s3:// object as JSON; ReportUnavailable says why not. */
-async function readJsonAt(s3: S3Client, location: string): Promise<unknown> {
+/** An s3:// object as text; ReportUnavailable says why not. */
+async function readTextAt(s3: S3Client, location: string): Promise<string | undefined> {
   const where = parseS3Url(location);
   if (!where) throw new ReportUnavailable(`${location} is not an s3:// location`);
   let text: string | undefined;
@@ -37,6 +38,12 @@ async function readJsonAt(s3: S3Client, location: string): Promise<unknown> {
     if (name === 'NoSuchKey') throw new ReportUnavailable(`${location} does not exist`);
     throw new ReportUnavailable(`cannot read ${location}: ${errorText(err)}`);
   }
+  return text;
+}
+
+/** An s3:// object as JSON; ReportUnavailable says why not. */
+async function readJsonAt(s3: S3Client, location: string): Promise<unknown> {
+  const text = await readTextAt(s3, location);
   try {
     return JSON.parse(text ?? '') as unknown;
   } catch {
@@ -75,6 +82,28 @@ export async function readRunObject<T>(s3: S3Client, bucket: string, key: string
     if (err instanceof RunStoreError) throw new ReportUnavailable(err.message);
     throw new ReportUnavailable(`cannot read s3://${bucket}/${key}: ${errorText(err)}`);
   }
+}
+
+/** The run's page (report.html), beside its report. */
+export function pageLocationFor(reportLocation: string): string {
+  return reportLocation.replace(/[^/]+$/, RUN_OBJECT.reportPage);
+}
+
+/**
+ * Where the run's page is: the `page` field of a succeeded execution's output (null: the report
+ * function could not write it), else beside the report.
+ */
+export function pageLocationFrom(output: unknown, reportLocation: string): string | null {
+  const page = typeof output === 'object' && output !== null && 'page' in output ? (output as Record<string, unknown>)['page'] : undefined;
+  if (page === null) return null;
+  return typeof page === 'string' ? page : pageLocationFor(reportLocation);
+}
+
+/** The run's page (report.html) as its HTML. */
+export async function readRunPage(s3: S3Client, location: string): Promise<string> {
+  const text = await readTextAt(s3, location);
+  if (!text) throw new ReportUnavailable(`${location} is empty`);
+  return text;
 }
 
 /** The `report` field of a succeeded execution's output. */

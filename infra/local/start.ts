@@ -6,10 +6,11 @@
  * Exit status: 0 no index failed, 1 some failed (or the run failed after it started optimizing),
  * 2 bad usage or a run that could not start.
  */
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { createInterface } from 'node:readline/promises';
 import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { formatReportTable, reportFileContent } from '../cli/report-table.ts';
 import { ProgressReporter } from '../cli/progress.ts';
 import { executionInputFromArgs, parseStrictArgs, UsageError } from '../cli/execution-input-arg.ts';
@@ -22,6 +23,7 @@ import { explainRun, formatExplain } from '../cli/explain.ts';
 import { S3RunStore } from '../../functions/store/s3-run-store.ts';
 import { synthesizeDefinition, type SynthesizedDefinition } from './definition.ts';
 import { localExecutionArn, readLocalRunObject } from './local-runs.ts';
+import { localRunPage } from './run-page-file.ts';
 import { retryPlan } from '../cli/retry-failed.ts';
 import type { RunReport } from '../../functions/domain/report.ts';
 import type { RunConfig } from '../../functions/domain/execution-input.ts';
@@ -66,6 +68,9 @@ Run:
                             and without a terminal the run is refused at once (exit 2)
   --reason TEXT             why (kept in the report with who decided and when)
   --report FILE             write the report as JSON (with --fleet: the fleet report)
+  --html FILE               copy the run's page (report.html: the timeline of every index, the
+                            API calls against the budget, latency before and after, every
+                            index) to FILE; without it the page is in the store (printed at the end)
   --store DIR               where the local S3 server keeps the run bucket (inventory, plan,
                             outcomes, report) and the function logs (default .optimizer-runs)
   --verbose                 also print the functions' JSON log lines
@@ -98,12 +103,14 @@ interface Options {
   target: LocalTarget | null;
   scenario: string | undefined;
   report: string | undefined;
+  /** `--html FILE`: where to copy the run's page. */
+  html: string | undefined;
   store: string;
   verbose: boolean;
 }
 
 /** Flags that are about one run, not a fleet (each org's target is in the fleet file). */
-const SINGLE_RUN_FLAGS = ['region', 'api-url', 'login-url', 'scenario', 'index', 'retry-failed', 'explain', 'only-failed', 'json'] as const;
+const SINGLE_RUN_FLAGS = ['region', 'api-url', 'login-url', 'scenario', 'index', 'retry-failed', 'explain', 'only-failed', 'json', 'html'] as const;
 
 function parse(argv: string[]): Options | 'help' {
   // `--fleet` alone (last, or before another flag) is the demo fleet: an empty FILE.
@@ -118,6 +125,7 @@ function parse(argv: string[]): Options | 'help' {
     'dry-run': { type: 'boolean' },
     index: { type: 'string', multiple: true },
     report: { type: 'string' },
+    html: { type: 'string' },
     'retry-failed': { type: 'string' },
     explain: { type: 'string' },
     'only-failed': { type: 'boolean' },
@@ -148,6 +156,7 @@ function parse(argv: string[]): Options | 'help' {
       target: null,
       scenario: undefined,
       report: values.report,
+      html: undefined,
       store: resolve(values.store ?? '.optimizer-runs'),
       verbose: values.verbose ?? false,
     };
@@ -168,6 +177,7 @@ function parse(argv: string[]): Options | 'help' {
   }
   if (values['retry-failed'] !== undefined && (values.index ?? []).length > 0) throw new UsageError('--retry-failed runs the failed indexes of the earlier run: give no --index with it');
   if ((values['only-failed'] || values.json) && values.explain === undefined) throw new UsageError('--only-failed and --json go with --explain RUN');
+  if (values.html !== undefined && values.explain !== undefined) throw new UsageError('--html copies the page of the run it starts; --explain starts none');
   if (values.explain !== undefined && values['retry-failed'] !== undefined) throw new UsageError('give either --explain or --retry-failed');
   // The run is this one: the same rules as npm run execute's --approve/--reject EXECUTION.
   const decided = decidedAll;
@@ -180,6 +190,7 @@ function parse(argv: string[]): Options | 'help' {
     target,
     scenario: values.scenario,
     report: values.report,
+    html: values.html,
     store: resolve(values.store ?? '.optimizer-runs'),
     verbose: values.verbose ?? false,
   };
@@ -298,6 +309,14 @@ async function main(argv: string[]): Promise<number> {
         say(`Report written to ${options.report}`);
       }
     }
+    const page = localRunPage(options.store, result);
+    if (page) {
+      say(`Page: ${pathToFileURL(page.file).href}\n  (the run's page, one file to open in a browser: ${page.location}, which the local S3 server keeps as ${page.object})`);
+      if (options.html) {
+        copyFileSync(page.file, options.html);
+        say(`Page written to ${options.html}`);
+      }
+    } else if (options.html) process.stderr.write(`No page to write to ${options.html}: the run wrote none.\n`);
     sayAwsChecks(say, logFile, result, 'run');
     if (result.status === 'SUCCEEDED') return 0;
     if (!result.report) {
@@ -443,6 +462,11 @@ async function runLocalFleet(options: Options, file: string | null, say: (line: 
     if (result.orgRuns.length > 0) {
       say("Each org run's report:");
       for (const r of result.orgRuns) say(`  ${r.org.padEnd(width)}  ${r.result.report ? r.result.reportPath : `none (${r.result.error?.name})`}`);
+      const pages = result.orgRuns.flatMap((r) => {
+        const page = localRunPage(options.store, r.result);
+        return page ? [`  ${r.org.padEnd(width)}  ${pathToFileURL(page.file).href}`] : [];
+      });
+      if (pages.length > 0) say(["Each org run's page:", ...pages].join('\n'));
     }
     sayAwsChecks(say, logFile, result, 'fleet');
     if (result.status === 'SUCCEEDED') return 0;

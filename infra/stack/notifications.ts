@@ -81,8 +81,8 @@ export interface RunCompletedNotificationProps {
 }
 
 /** The notice's fields, in the order a message shows them. */
-const LINES: ReadonlyArray<keyof RunNotice> = ['headline', 'counts', 'failures', 'regressions', 'approval', 'execution', 'report'];
-const LABEL: Partial<Record<keyof RunNotice, string>> = { execution: 'Execution: ', report: 'Report: ' };
+const LINES: ReadonlyArray<keyof RunNotice> = ['headline', 'counts', 'failures', 'regressions', 'approval', 'execution', 'page', 'report'];
+const LABEL: Partial<Record<keyof RunNotice, string>> = { execution: 'Execution: ', page: 'Page: ', report: 'Report: ' };
 
 /** One message per run, from the run's audit event (its `notice`). */
 export class RunCompletedNotification extends Construct {

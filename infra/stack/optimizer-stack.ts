@@ -4,6 +4,7 @@
  * and what running it on AWS takes: the schedule, the audit bus, logs, saved queries, the
  * dashboard and alarms. Each of those is a small construct of its own (infra/*.ts), wired here.
  */
+import { relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -17,6 +18,7 @@ import type { Construct } from 'constructs';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { SERVICE_NAME } from '../../functions/shared/logger.ts';
 import { METRICS_NAMESPACE } from '../../functions/shared/metrics.ts';
+import { CHART_JS_FILE, chartJsPackageFile } from '../../functions/report-html/chart-library.ts';
 import { OptimizerAlarms } from './alarms.ts';
 import { ApprovalMachine } from './approval.ts';
 import { NotificationTopic, RunCompletedNotification, type NotificationFormat } from './notifications.ts';
@@ -75,6 +77,17 @@ export const MAX_ORG_NAMES_BYTES = 3_400;
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const handlerPath = (name: string) => `${root}functions/handlers/${name}.ts`;
+
+/**
+ * The report function inlines Chart.js into each run's page (functions/report-html): its UMD file
+ * goes into the bundle beside index.mjs, where the function reads it. The hook runs where esbuild
+ * does (locally, or in CDK's bundling container, whose input directory is the project root too).
+ */
+const CHART_LIBRARY_HOOKS = {
+  beforeBundling: () => [],
+  beforeInstall: () => [],
+  afterBundling: (inputDir: string, outputDir: string) => [`cp "${inputDir}/${relative(root, chartJsPackageFile()).split(sep).join('/')}" "${outputDir}/${CHART_JS_FILE}"`],
+};
 const cap = (name: string) => `${name[0]!.toUpperCase()}${name.slice(1)}`;
 
 export class OptimizerStack extends Stack {
@@ -225,6 +238,7 @@ export class OptimizerStack extends Stack {
           externalModules: ['@aws-sdk/*'],
           mainFields: ['module', 'main'],
           banner: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+          ...(name === 'report' ? { commandHooks: CHART_LIBRARY_HOOKS } : {}),
         },
       });
     };
@@ -234,7 +248,7 @@ export class OptimizerStack extends Stack {
       validate: fn('validate', 'Checks the execution input and applies the capacity policy', Duration.minutes(2)),
       optimize: fn('optimize', 'PUTs the optimization directives for one index', Duration.seconds(60)),
       verify: fn('verify', 'Reads one index health, or probes query latency', Duration.seconds(60)),
-      report: fn('report', 'Builds, stores and logs the run report', Duration.minutes(2)),
+      report: fn('report', 'Builds, stores and logs the run report and its page (report.html)', Duration.minutes(2)),
       approval: fn('approval', 'Keeps the task token of a plan awaiting approval and tells the operator', Duration.seconds(30)),
     };
 
