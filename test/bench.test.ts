@@ -8,7 +8,10 @@ import { parseBenchArgs, REAL_TIME_INDEXES } from '../infra/bench/args.ts';
 import { callsNeeded, healthReadsNeeded, lowerBoundSeconds, minimumCalls } from '../infra/bench/bound.ts';
 import { benchExecutionInput, checkInput } from '../infra/bench/input.ts';
 import { benchOrg, REAL_REFRESH_SECONDS } from '../infra/bench/org.ts';
-import { requestStats } from '../infra/bench/request-stats.ts';
+import { healthReadsAfterPut, requestStats } from '../infra/bench/request-stats.ts';
+import type { OrgResult } from '../infra/bench/results.ts';
+import { secondRunComparison, secondRunComparisons } from '../infra/bench/second-run.ts';
+import { secondRunLines, targetLines } from '../infra/bench/table.ts';
 import { benchSeconds, scaleBudget, scaledOrgSettings, scaleTimings } from '../infra/bench/scale.ts';
 import { parseScenario } from '../infra/simulator/scenario.ts';
 import type { RecordedRequest } from '../infra/simulator/server.ts';
@@ -259,5 +262,105 @@ describe('bench options', () => {
     expect(parseBenchArgs([])).toMatchObject({ realTime: false, skipOrgs: false, scale: 7.5, budget: 150, sizes: [100, 1000] });
     expect(parseBenchArgs(['--real-time', '--skip-orgs'])).toMatchObject({ realTime: true, skipOrgs: true });
     expect(REAL_TIME_INDEXES).toBe(100);
+  });
+
+  it('--second-run is off unless given', () => {
+    expect(parseBenchArgs([])).toMatchObject({ secondRun: false });
+    expect(parseBenchArgs(['--sizes', '100', '--second-run'])).toMatchObject({ secondRun: true, sizes: [100] });
+  });
+});
+
+describe('health reads after the PUT: what the optimizer spent waiting for refreshes', () => {
+  let n = 0;
+  const req = (at: number, endpoint: RecordedRequest['endpoint'], indexId?: string, status = 200): RecordedRequest => ({
+    at,
+    method: endpoint === 'put' ? 'PUT' : 'GET',
+    path: '/x',
+    endpoint,
+    ...(indexId !== undefined ? { indexId } : {}),
+    status,
+    correlationId: `c${n++}`,
+  });
+
+  it('counts the reads after each index’s first accepted PUT, not its pre-check, by arrival', () => {
+    const requests = [
+      req(0, 'list'),
+      req(1, 'health', 'a'), // a's pre-check: before its PUT
+      req(2, 'health', 'b'), // b's pre-check
+      req(3, 'put', 'a', 202),
+      req(4, 'put', 'b', 429), // b's PUT throttled: not accepted
+      req(5, 'put', 'b', 202),
+      req(9, 'health', 'a', 503), // a still refreshing: 1
+      req(12, 'health', 'b'), // b: 2
+      req(11, 'health', 'a'), // a healthy: 3 (logged after b's, arrived before it)
+      req(13, 'health', 'c'), // c was never PUT: none
+      req(14, 'probe'),
+    ];
+    // a: 2 reads after its PUT, b: 1, c: 0 → 3 reads, 1.5 per PUT index
+    expect(healthReadsAfterPut(requests)).toBe(3);
+  });
+
+  it('a health read that arrived before the PUT is a pre-check even when logged after it', () => {
+    // arrival order: pre-check at 1, PUT at 2, read at 5
+    expect(healthReadsAfterPut([req(2, 'put', 'a', 202), req(1, 'health', 'a'), req(5, 'health', 'a')])).toBe(1);
+  });
+
+  it('nothing PUT, nothing read after', () => {
+    expect(healthReadsAfterPut([req(0, 'list'), req(1, 'health', 'a')])).toBe(0);
+  });
+});
+
+describe("a second run of the same org beside its first", () => {
+  // Made-up runs of the bench org of 100 indexes, worked by hand:
+  // first: 1 page + 2 probes + 100 pre-checks + 100 PUTs + 131 reads = 334 calls, 3.34 per index, 1.31 reads per index;
+  // second: the same with 100 reads = 303 calls (the minimum), 3.03 per index, 1.00 read per index.
+  const org = (run: OrgResult['run'], calls: number, reads: number, wallSeconds: number) =>
+    ({ indexes: 100, run, callsMade: calls, callsPerIndex: calls / 100, healthReadsPerIndex: reads / 100, minimumCalls: 303, boundSeconds: 121.2, ratioToBound: wallSeconds / 121.2, wallSeconds,
+      // only for the target lines
+      transitionsPerIndex: 9, transitions: { total: 900, commonPath: null }, costPer1000Usd: 0.27 }) as unknown as OrgResult;
+  const first = org('first', 334, 131, 180);
+  const second = org('second', 303, 100, 150);
+
+  it('what the memory saves: 334 − 303 = 31 calls; the minimum is 303 / 100 = 3.03 calls per index', () => {
+    const c = secondRunComparison(first, second);
+    expect(c).toEqual({
+      indexes: 100,
+      first: { calls: 334, callsPerIndex: 3.34, healthReadsPerIndex: 1.31, ratioToBound: 180 / 121.2, wallSeconds: 180 },
+      second: { calls: 303, callsPerIndex: 3.03, healthReadsPerIndex: 1, ratioToBound: 150 / 121.2, wallSeconds: 150 },
+      callsSaved: 31,
+      minimumCallsPerIndex: 3.03,
+    });
+    // 180 / 121.2 = 1.485…, 150 / 121.2 = 1.237…
+    expect(c.first.ratioToBound).toBeCloseTo(1.485, 3);
+    expect(c.second.ratioToBound).toBeCloseTo(1.238, 3);
+  });
+
+  it('1,000 indexes: the minimum is 3,012 / 1,000 = 3.012, rounded to 3 decimals', () => {
+    const big = (run: OrgResult['run']) => ({ ...first, run, indexes: 1000, minimumCalls: 3012 }) as OrgResult;
+    expect(secondRunComparison(big('first'), big('second')).minimumCallsPerIndex).toBe(3.012);
+  });
+
+  it('pairs each second run with the first run of its size, whatever else ran', () => {
+    const other = { ...org('first', 3042, 1030, 1480), indexes: 1000, minimumCalls: 3012 } as OrgResult;
+    const pairs = secondRunComparisons([first, second, other]);
+    expect(pairs.map((p) => [p.indexes, p.callsSaved])).toEqual([[100, 31]]);
+    expect(secondRunComparisons([first, other])).toEqual([]);
+  });
+
+  it('refuses to compare runs of different orgs, or in the wrong order', () => {
+    expect(() => secondRunComparison(second, first)).toThrow(/first run of the same org/);
+    expect(() => secondRunComparison(first, { ...second, indexes: 1000 })).toThrow(/first run of the same org/);
+  });
+
+  it('the printed table has a row per run, and the targets say what the second run cost', () => {
+    const c = secondRunComparison(first, second);
+    const lines = secondRunLines([c]).join('\n');
+    expect(lines).toMatch(/100\s+first\s+334\s+3\.34\s+1\.31\s+1\.49\s+3\.0/);
+    expect(lines).toMatch(/100\s+second\s+303\s+3\.03\s+1\.00\s+1\.24\s+2\.5/);
+    expect(lines).toContain('31 calls fewer');
+    const results = { orgs: [first, second], secondRuns: [c], realTime: null, bundles: [], floor: null, settings: { effectiveBudgetPerMinute: 150 } } as never;
+    const targets = targetLines(results);
+    expect(targets).toContain('  reported  a second run of the same org, 100 indexes: 3.03 calls per index (first run 3.34, minimum 3.03)');
+    expect(targets).toContain('  reported  cost per 1,000 indexes, org 100, second run: $0.27');
   });
 });

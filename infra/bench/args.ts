@@ -22,6 +22,9 @@ seconds.
                      derives it from the budget)
   --real-time        also run ${REAL_TIME_INDEXES} indexes at real time (k = 1, about 3 to 4 minutes), so that
                      what the compression distorts is measured
+  --second-run       run each org of --sizes twice on one local AWS: its first run (the refresh
+                     memory empty), then a second that starts with what the first learned,
+                     reported as its own row (run: second)
   --skip-orgs        do not run the time-compressed orgs (--sizes)
   --seed-size N      indexes for the seed's strategy (default 100)
   --skip-seed        do not run the seed's strategy
@@ -40,6 +43,8 @@ export interface BenchArgs {
   concurrency: number | null;
   seedSize: number;
   realTime: boolean;
+  /** Each org of --sizes runs twice on one local AWS: first, then second with the first's refresh memory. */
+  secondRun: boolean;
   skipOrgs: boolean;
   skipSeed: boolean;
   skipBundles: boolean;
@@ -73,6 +78,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs | 'help' {
         concurrency: { type: 'string' },
         'seed-size': { type: 'string' },
         'real-time': { type: 'boolean' },
+        'second-run': { type: 'boolean' },
         'skip-orgs': { type: 'boolean' },
         'skip-seed': { type: 'boolean' },
         'skip-bundles': { type: 'boolean' },
@@ -95,6 +101,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs | 'help' {
     concurrency,
     seedSize: positive(values['seed-size'], '--seed-size', 100),
     realTime: values['real-time'] ?? false,
+    secondRun: values['second-run'] ?? false,
     skipOrgs: values['skip-orgs'] ?? false,
     skipSeed: values['skip-seed'] ?? false,
     skipBundles: values['skip-bundles'] ?? false,

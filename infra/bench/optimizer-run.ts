@@ -6,15 +6,16 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startLocalAws, type LocalAws } from '../local/aws/local-aws.ts';
 import { taskStates, type SynthesizedDefinition } from '../local/definition.ts';
 import { runLocally } from '../local/run-local.ts';
 import { parseScenario } from '../simulator/scenario.ts';
 import { startSimulator } from '../simulator/server.ts';
 import { callsNeeded, lowerBoundSeconds, minimumCalls } from './bound.ts';
-import { benchOrg } from './org.ts';
+import { benchOrg, type BenchOrg } from './org.ts';
 import { per1000, runCost } from './pricing.ts';
-import { requestStats } from './request-stats.ts';
-import type { OrgResult } from './results.ts';
+import { healthReadsAfterPut, requestStats } from './request-stats.ts';
+import type { OrgResult, OrgRun } from './results.ts';
 import { benchSeconds, type ScaledTimings } from './scale.ts';
 import { awsUsage } from './aws-usage.ts';
 import { taskDurations } from './task-durations.ts';
@@ -31,13 +32,20 @@ export interface OptimizerRunOptions {
   /** Progress lines while it runs. */
   say: (line: string) => void;
   progressEveryMs?: number;
+  /** The org to run (its ids, its refresh times); a new one by default. */
+  org?: BenchOrg;
+  /** A local AWS that is already running (a second run shares the first's); by default one of its own. */
+  aws?: LocalAws;
+  /** Which run of the org this is (default first): reported, and in the progress lines. */
+  run?: OrgRun;
 }
 
 const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
 
 export async function runOptimizerBench(o: OptimizerRunOptions): Promise<OrgResult> {
   const k = o.scale;
-  const org = benchOrg(o.indexes, k);
+  const org = o.org ?? benchOrg(o.indexes, k);
+  const run = o.run ?? 'first';
   const scenario = parseScenario(org.scenario);
   const needed = callsNeeded(org.realRefreshSeconds, o.timings.effective, scenario.org.pageSizeCap);
   const minimum = minimumCalls(o.indexes, scenario.org.pageSizeCap);
@@ -45,7 +53,7 @@ export async function runOptimizerBench(o: OptimizerRunOptions): Promise<OrgResu
 
   const sim = await startSimulator({ scenario });
   const storeDir = await mkdtemp(join(tmpdir(), 'optimizer-bench-'));
-  const label = `org ${o.indexes}`;
+  const label = `org ${o.indexes}${run === 'second' ? ', second run' : ''}`;
   let done = 0;
   let startedAt = 0;
   const timer = setInterval(() => {
@@ -62,6 +70,7 @@ export async function runOptimizerBench(o: OptimizerRunOptions): Promise<OrgResu
       input: o.input,
       target: { apiUrl: sim.apiUrl, loginUrl: sim.loginUrl, clientId: sim.credentials.clientId, clientSecret: sim.credentials.clientSecret },
       storeDir,
+      ...(o.aws ? { aws: o.aws } : {}),
       synthesized: o.synthesized,
       // The functions' JSON log lines would drown the table; the bench does not read them.
       onLogLine: () => {},
@@ -73,7 +82,8 @@ export async function runOptimizerBench(o: OptimizerRunOptions): Promise<OrgResu
       // Generous: a run four times slower than its bound has something to say too.
       timeoutMs: Math.round(((boundSeconds * 4) / k) * 1000) + 120_000,
     });
-    const { s3: storeOps, pacerReservations } = awsUsage(result.aws.counts);
+    // This execution's calls only: a shared local AWS counts the earlier run's too.
+    const { s3: storeOps, pacerReservations } = awsUsage(new Map(Object.entries(result.callCounts)));
     const wallMs = (endedAt || Date.now()) - (startedAt || Date.now());
     const wallSeconds = benchSeconds(wallMs, k);
     const stats = requestStats(sim.requests, k);
@@ -94,6 +104,7 @@ export async function runOptimizerBench(o: OptimizerRunOptions): Promise<OrgResu
     const failedEntries = report?.indexes.filter((e) => e.outcome === 'failed') ?? [];
     return {
       indexes: o.indexes,
+      run,
       wallSeconds: round(wallSeconds, 1),
       boundSeconds: round(boundSeconds, 1),
       ratioToBound: round(wallSeconds / boundSeconds, 3),
@@ -110,6 +121,7 @@ export async function runOptimizerBench(o: OptimizerRunOptions): Promise<OrgResu
       minimumCalls: minimum,
       callsAtSettleTimings: needed,
       callsMade: stats.apiCalls,
+      healthReadsPerIndex: round(healthReadsAfterPut(sim.requests) / o.indexes, 3),
       boundFromCallsMadeSeconds: round(lowerBoundSeconds(stats.apiCalls, o.budgetPerMinute), 1),
       tokenRequests: stats.tokenRequests,
       callsByEndpoint: stats.byEndpoint,
@@ -135,5 +147,28 @@ export async function runOptimizerBench(o: OptimizerRunOptions): Promise<OrgResu
     clearInterval(timer);
     await sim.close();
     await rm(storeDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The same org twice on one local AWS: its first run (the refresh memory empty), then its second,
+ * which finds in the pacer's table what the first learned. Each run has a new simulator from the
+ * same scenario (the same indexes and OAuth client, every index as it was before the first PUT), so
+ * that the same indexes qualify and refresh as long as before; what carries over is what a later
+ * run in AWS would find: the memory, the pacer's clock (by then in the past), the earlier run's
+ * objects and execution.
+ */
+export async function runOrgTwice(o: Omit<OptimizerRunOptions, 'org' | 'aws' | 'run'>): Promise<[OrgResult, OrgResult]> {
+  const org = benchOrg(o.indexes, o.scale);
+  const dir = await mkdtemp(join(tmpdir(), 'optimizer-bench-aws-'));
+  const aws = await startLocalAws({ dir });
+  try {
+    const first = await runOptimizerBench({ ...o, org, aws, run: 'first' });
+    o.say(`org ${o.indexes}: first run ${first.status}, ${first.callsMade} calls; the second run, with what it learned…`);
+    const second = await runOptimizerBench({ ...o, org, aws, run: 'second' });
+    return [first, second];
+  } finally {
+    await aws.close();
+    await rm(dir, { recursive: true, force: true });
   }
 }

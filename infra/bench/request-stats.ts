@@ -37,3 +37,20 @@ export function requestStats(requests: readonly RecordedRequest[], k: number): R
     meanPerMinute: spanMs > 0 ? api.length / (spanMs / windowMs) : api.length,
   };
 }
+
+/**
+ * Health reads made after each index's first accepted PUT (2xx), whatever they were answered: what
+ * the optimizer spent waiting for refreshes. A pre-check comes before the PUT and is not one of
+ * them; an index never PUT has none. One per index is the physical minimum.
+ */
+export function healthReadsAfterPut(requests: readonly RecordedRequest[]): number {
+  const putAt = new Map<string, number>();
+  let reads = 0;
+  // By arrival: the simulator logs a request when it has answered it.
+  for (const r of [...requests].sort((a, b) => a.at - b.at)) {
+    if (r.indexId === undefined) continue;
+    if (r.endpoint === 'put' && r.status >= 200 && r.status < 300 && !putAt.has(r.indexId)) putAt.set(r.indexId, r.at);
+    else if (r.endpoint === 'health' && putAt.has(r.indexId)) reads++;
+  }
+  return reads;
+}

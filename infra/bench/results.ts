@@ -6,8 +6,16 @@ import type { CallsNeeded } from './bound.ts';
 import type { Cost } from './pricing.ts';
 import type { TransitionSummary } from './transitions.ts';
 
+/**
+ * first: the org's first run, its refresh memory empty (a fresh local AWS). second: the same org
+ * run again on the same local AWS (the pacer table keeps what the first run learned), against a new
+ * simulator from the same scenario, so that the same indexes qualify and refresh as before.
+ */
+export type OrgRun = 'first' | 'second';
+
 export interface OrgResult {
   indexes: number;
+  run: OrgRun;
   /** Wall time of the execution, in real-world seconds (measured × scale). */
   wallSeconds: number;
   /** Calls needed / budget, in real-world seconds. */
@@ -34,6 +42,8 @@ export interface OrgResult {
   /** The calls of reads at the configured settle, then every poll until the refresh is over, for comparison. */
   callsAtSettleTimings: CallsNeeded;
   callsMade: number;
+  /** Health reads made after each index's accepted PUT, / indexes (pre-checks not counted): 1 is the physical minimum. */
+  healthReadsPerIndex: number;
   /** Calls made / budget: the bound for the calls this run actually needed (fewer polls when paced reads come later). */
   boundFromCallsMadeSeconds: number;
   tokenRequests: number;
@@ -136,11 +146,35 @@ export interface BenchSettings {
   cpus: number;
   /** os.loadavg() (1, 5, 15 minutes) when the bench started and ended: other work on the machine shows in every time measured. */
   loadAverage: { atStart: number[]; atEnd: number[] };
+  /** --second-run: each org in --sizes ran twice on one local AWS. */
+  secondRun: boolean;
   startedAt: string;
 }
 
+/** An org's second run beside its first (--second-run): what the refresh memory saves. */
+export interface SecondRunComparison {
+  indexes: number;
+  first: RunFigures;
+  second: RunFigures;
+  /** first.calls − second.calls. */
+  callsSaved: number;
+  /** The calls no optimizer can avoid, / indexes: what "close to 3.0 calls per index" is measured against. */
+  minimumCallsPerIndex: number;
+}
+
+export interface RunFigures {
+  calls: number;
+  callsPerIndex: number;
+  healthReadsPerIndex: number;
+  ratioToBound: number;
+  wallSeconds: number;
+}
+
 export interface BenchResults {
+  /** Each size's first run, then, with --second-run, its second run right after it. */
   orgs: OrgResult[];
+  /** --second-run: each size's second run beside its first; [] when not run. */
+  secondRuns: SecondRunComparison[];
   /** --real-time: 100 indexes at k = 1; null when not run. */
   realTime: RealTimeResult | null;
   seedStrategy: SeedResult | null;

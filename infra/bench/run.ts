@@ -14,10 +14,11 @@ import { HELP, parseBenchArgs, REAL_TIME_INDEXES, UsageError, type BenchArgs } f
 import { measureBundles } from './bundles.ts';
 import { benchExecutionInput, checkInput } from './input.ts';
 import { REAL_REFRESH_SECONDS } from './org.ts';
-import { runOptimizerBench } from './optimizer-run.ts';
+import { runOptimizerBench, runOrgTwice } from './optimizer-run.ts';
 import { LIST_PRICES_USD } from './pricing.ts';
 import type { BenchResults, FloorResult, OrgResult, RealTimeResult, SeedComparison, SeedResult } from './results.ts';
 import { GENESYS_RATE_LIMIT_PER_MINUTE, scaleBudget, scaleTimings } from './scale.ts';
+import { secondRunComparisons } from './second-run.ts';
 import { runSeedBench } from './seed-strategy.ts';
 import { formatResults } from './table.ts';
 
@@ -38,7 +39,8 @@ function checkedInput(args: BenchArgs, k: number): { input: Record<string, unkno
 
 /** The seed's strategy beside the optimizer's run of the same size and scale, when there is one. */
 function seedComparison(seed: SeedResult, k: number, orgs: OrgResult[]): SeedComparison {
-  const ours = orgs.find((o) => o.indexes === seed.indexes);
+  // The seed has no memory: beside it, the optimizer's first run.
+  const ours = orgs.find((o) => o.indexes === seed.indexes && o.run === 'first');
   return {
     indexes: seed.indexes,
     scale: k,
@@ -86,7 +88,7 @@ async function main(argv: string[]): Promise<number> {
   if (budget.effective !== args.budget) {
     notes.push(`apiBudgetPerMinute takes whole numbers: ${args.budget}/min × ${k} ran as ${budget.perWallMinute}, i.e. ${budget.effective.toFixed(2)}/min; the bound and the budget checks use that`);
   }
-  say(`bench: scale ×${k}, budget ${args.budget}/min (apiBudgetPerMinute ${budget.perWallMinute} per wall-clock minute), sizes ${args.skipOrgs ? 'none' : args.sizes.join(', ')}${args.realTime ? `, and ${REAL_TIME_INDEXES} indexes at real time` : ''}`);
+  say(`bench: scale ×${k}, budget ${args.budget}/min (apiBudgetPerMinute ${budget.perWallMinute} per wall-clock minute), sizes ${args.skipOrgs ? 'none' : args.sizes.join(', ')}${args.secondRun && !args.skipOrgs ? ' (each run twice)' : ''}${args.realTime ? `, and ${REAL_TIME_INDEXES} indexes at real time` : ''}`);
   say(`execution input: ${JSON.stringify(input)} (maxConcurrency ${maxConcurrency}${'maxConcurrency' in input ? '' : ", the optimizer's own"})`);
 
   say('synthesizing the stack…');
@@ -94,10 +96,16 @@ async function main(argv: string[]): Promise<number> {
 
   const orgs: OrgResult[] = [];
   for (const n of args.skipOrgs ? [] : args.sizes) {
-    say(`org ${n}: running…`);
-    const o = await runOptimizerBench({ indexes: n, scale: k, budgetPerMinute: budget.effective, timings, input, synthesized, say });
-    say(`org ${n}: ${o.status}, wall ${minutes(o.wallSeconds)}, bound ${minutes(o.boundSeconds)}, ratio ${o.ratioToBound.toFixed(2)}, ${o.callsMade} calls, ${o.throttled} × 429, ${o.failed} failed`);
-    orgs.push(o);
+    say(`org ${n}: running${args.secondRun ? ' twice (a first run, then a second with what it learned)' : ''}…`);
+    const options = { indexes: n, scale: k, budgetPerMinute: budget.effective, timings, input, synthesized, say };
+    const runs = args.secondRun ? await runOrgTwice(options) : [await runOptimizerBench(options)];
+    for (const o of runs) {
+      say(
+        `org ${n}${o.run === 'second' ? ', second run' : ''}: ${o.status}, wall ${minutes(o.wallSeconds)}, bound ${minutes(o.boundSeconds)}, ratio ${o.ratioToBound.toFixed(2)}, ` +
+          `${o.callsMade} calls (${o.healthReadsPerIndex.toFixed(2)} health reads per index), ${o.throttled} × 429, ${o.failed} failed`,
+      );
+      orgs.push(o);
+    }
   }
 
   let realTimeResult: RealTimeResult | null = null;
@@ -143,6 +151,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const results: BenchResults = {
     orgs,
+    secondRuns: secondRunComparisons(orgs),
     realTime: realTimeResult,
     seedStrategy: seed,
     seedComparison: seed ? seedComparison(seed, k, orgs) : null,
@@ -160,6 +169,7 @@ async function main(argv: string[]): Promise<number> {
       node: process.version,
       cpus,
       loadAverage: { atStart: loadAtStart.map(round2), atEnd: loadAtEnd.map(round2) },
+      secondRun: args.secondRun,
       startedAt,
     },
     prices: { ...LIST_PRICES_USD },
