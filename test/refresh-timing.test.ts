@@ -67,14 +67,40 @@ describe('the refresh memory, through the real state machine', { timeout: 60_000
     }
   });
 
-  it('a refresh shorter than the settle teaches nothing: the memory stays empty and reads stay at the settle', async () => {
+  it("a refresh shorter than the settle teaches the org nothing: its memory stays empty, reads stay at the settle, and the index's own says it was quick", async () => {
     const sim = await runs.startSim({ indexes: [index('quick', { refreshSeconds: 0.2 })] });
     const r = await runs.runAgainst(sim, { timing: { settleSeconds: 1, healthPollSeconds: 2, healthTimeoutSeconds: 20 } });
     expect(r.result.report!.summary.optimized).toBe(1);
     expect(healthReadsAfterPut(sim, 'quick')).toHaveLength(1);
     const table = runs.synthesized().resources.only('AWS::DynamoDB::Table').name;
     const key = `refresh#${createHash('sha256').update(sim.credentials.clientId).digest('hex').slice(0, 16)}`;
-    const { Item } = await clientsAs(runs.aws(), ADMIN).db.send(new GetItemCommand({ TableName: table, Key: { pk: { S: key } } }));
+    const db = clientsAs(runs.aws(), ADMIN).db;
+    const { Item } = await db.send(new GetItemCommand({ TableName: table, Key: { pk: { S: key } } }));
     expect(Item).toBeUndefined();
+    const own = await db.send(new GetItemCommand({ TableName: table, Key: { pk: { S: `${key}#${createHash('sha256').update('quick').digest('hex').slice(0, 24)}` } } }));
+    // Healthy at its first read, about the settle (1 s) after its PUT: in whole seconds, 1 or 2.
+    expect(Number(own.Item?.['seconds']?.N)).toBeGreaterThanOrEqual(1);
+    expect(Number(own.Item?.['seconds']?.N)).toBeLessThanOrEqual(2);
+  });
+
+  it("the next run reads each index when its own refresh is over: a quick index at the settle, not at the org's longest", async () => {
+    // One index refreshes in 0.2 s, two in 2.5 s; the settle (1 s) is too short for those two.
+    const timing = { settleSeconds: 1, healthPollSeconds: 2, healthTimeoutSeconds: 20 };
+    const sim = await runs.startSim({ indexes: [index('quick', { refreshSeconds: 0.2 }), index('slow-a', { refreshSeconds: 2.5 }), index('slow-b', { refreshSeconds: 2.5 })] });
+    await runs.runAgainst(sim, { timing });
+    const before = sim.requests.length;
+    const second = await runs.runAgainst(sim, { timing });
+    expect(second.result.report!.summary.optimized).toBe(3);
+    const delay = (id: string) => {
+      const put = sim.requests.find((r, i) => i >= before && r.endpoint === 'put' && r.indexId === id)!;
+      const reads = healthReads(sim, id).filter((r) => r.at > put.at && sim.requests.indexOf(r) >= before);
+      expect(reads, `second run, ${id}: one read`).toHaveLength(1);
+      return (reads[0]!.at - put.at) / 1000;
+    };
+    // The org's longest is about 3 s (the slow ones' second read in the first run); the quick one
+    // is read at its own, about the settle, not at that.
+    expect(delay('quick')).toBeLessThan(2.5);
+    expect(delay('slow-a')).toBeGreaterThanOrEqual(2.5);
+    expect(delay('slow-b')).toBeGreaterThanOrEqual(2.5);
   });
 });

@@ -22,10 +22,10 @@ export type OptimizeEvent = TaskEvent & OptimizeRequest & Pick<IndexItem, 'safet
 
 const logger = createLogger('optimize');
 
-/** What the org's refreshes have taken; without it the first read is at the settle time, as configured. */
-async function expectedRefresh(clientId: string, log: { warn: (message: string, extra: Record<string, unknown>) => void }): Promise<number | null> {
+/** What this index's refresh (or else the org's) has taken; without either the first read is at the settle time, as configured. */
+async function expectedRefresh(clientId: string, indexId: string, log: { warn: (message: string, extra: Record<string, unknown>) => void }): Promise<number | null> {
   try {
-    return await refreshMemoryFor(clientId).expected();
+    return await refreshMemoryFor(clientId).expected(indexId);
   } catch (err) {
     log.warn('refresh memory not readable; first health read at the settle time', { errorName: (err as Error).name, errorMessage: (err as Error).message });
     return null;
@@ -52,7 +52,7 @@ export const handler = taskHandler(logger, 'optimization_trigger', async (event:
   };
   try {
     result = await withGenesysClient(sharedCredentials(event.org), clientSettings(responses.onResponse), (client, config) =>
-      optimizeIndex(client, event, pacerFor(config.credentials.clientId, event.apiBudgetPerMinute), holdBack, Date.now, () => expectedRefresh(config.credentials.clientId, log)),
+      optimizeIndex(client, event, pacerFor(config.credentials.clientId, event.apiBudgetPerMinute), holdBack, Date.now, () => expectedRefresh(config.credentials.clientId, event.indexId, log)),
     );
   } catch (err) {
     // Reading the credentials failed: this index fails with the reason, the report names it for the run.

@@ -34,9 +34,9 @@ async function checkHealth(event: HealthEvent, log: Logger, metrics: Metrics): P
   let result: VerifyResult;
   try {
     result = await withGenesysClient(sharedCredentials(event.org), clientSettings(responses.onResponse), (c, config) =>
-      verifyIndex(c, event, pacerFor(config.credentials.clientId, event.apiBudgetPerMinute), Date.now, async (seconds) => {
+      verifyIndex(c, event, pacerFor(config.credentials.clientId, event.apiBudgetPerMinute), Date.now, async (seconds, afterRefreshing) => {
         try {
-          await refreshMemoryFor(config.credentials.clientId).observe(seconds);
+          await refreshMemoryFor(config.credentials.clientId).observe(event.indexId, seconds, afterRefreshing);
         } catch (err) {
           // The index is verified either way: a memory that cannot learn only costs later indexes a poll.
           log.warn('refresh memory not updated', { errorName: (err as Error).name, errorMessage: (err as Error).message, refreshedWithinSeconds: seconds });

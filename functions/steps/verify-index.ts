@@ -58,8 +58,8 @@ export async function verifyIndex(
   req: VerifyRequest,
   pacer: CallPacer,
   now: () => number = Date.now,
-  /** Told how many seconds after its PUT an index that had been seen refreshing was healthy. */
-  onRefreshed: (seconds: number) => Promise<void> = async () => undefined,
+  /** Told how many seconds after its PUT the index was healthy, and whether an earlier read had found it still refreshing. */
+  onHealthy: (seconds: number, afterRefreshing: boolean) => Promise<void> = async () => undefined,
 ): Promise<VerifyResult> {
   const polls = req.progress.polls + 1;
   const throttledBefore = req.progress.throttled ?? 0;
@@ -83,8 +83,8 @@ export async function verifyIndex(
     }
     const h = reading.health;
     if (h.status === 'red') return { status: 'failed', polls, reason: 'health red after optimization', errorName: null };
-    // Seen refreshing before, so this read bounds how long its refresh took: the org's refresh memory learns from it.
-    if ((req.progress.refreshing ?? 0) > 0) await onRefreshed((now() - (deadline - req.timing.healthTimeoutSeconds * 1000)) / 1000);
+    // How long its refresh took at most (and, after a read that found it refreshing, about how long): the refresh memory learns from it.
+    await onHealthy((now() - (deadline - req.timing.healthTimeoutSeconds * 1000)) / 1000, (req.progress.refreshing ?? 0) > 0);
     return {
       status: 'healthy',
       polls,
