@@ -13,7 +13,9 @@ import type { LocalFleetResult } from '../infra/local/fleet-local.ts';
 import { FAST, index } from './support/local-run.ts';
 import { useLocalFleet, type OrgSim } from './support/local-fleet.ts';
 
-const ORG_INPUT = { timing: FAST, apiBudgetPerMinute: MAX_API_BUDGET_PER_MINUTE };
+// Up to ten org runs share the machine's two cores: a health timeout far above what these indexes
+// take (they are healthy at the first read), so a busy machine delays them without failing them.
+const ORG_INPUT = { timing: { ...FAST, healthTimeoutSeconds: 30 }, apiBudgetPerMinute: MAX_API_BUDGET_PER_MINUTE };
 const org = (name: string, wave: number) => ({ name, wave, input: ORG_INPUT });
 const MANY = Array.from({ length: 20 }, (_, i) => `f-${String(i + 1).padStart(2, '0')}`);
 
