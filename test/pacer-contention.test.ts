@@ -15,6 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbSlotClock, SlotClockContentionError } from '../functions/pacing/dynamodb-slot-clock.ts';
 import { CONTENDED_WAIT_SECONDS, EARLY_MS, Pacer, slotIntervalMs, type SlotClock } from '../functions/pacing/pacer.ts';
 import { optimizeIndex, type OptimizeRequest } from '../functions/steps/optimize-index.ts';
+import { verifyIndex, type VerifyRequest } from '../functions/steps/verify-index.ts';
+import { NOT_MEASURED } from '../functions/domain/effect.ts';
 import type { GenesysClient } from '../functions/genesys/client.ts';
 import { DEFAULT_DIRECTIVES } from '../functions/domain/directives.ts';
 import { DEFAULT_RETRIES } from '../functions/domain/execution-input.ts';
@@ -188,7 +190,7 @@ describe('the pacer clock in DynamoDB, under the contention of 40 Map children',
         };
         /** scheduleAfter(): the Wait it returns, then the next invocation makes the call. */
         const after = async (count: number, minWaitSeconds: number) => {
-          const waitSeconds = await reserving(pacer.scheduleAfter(count, minWaitSeconds));
+          const { waitSeconds } = await reserving(pacer.scheduleAfter(count, minWaitSeconds));
           const waitEnded = time.now() + waitSeconds * 1000;
           const at = waitEnded + delay();
           await time.sleepUntil(at);
@@ -357,6 +359,60 @@ describe('DynamoDbSlotClock backing off from conflicts', () => {
     const second = await optimizeIndex(client, { ...req, progress: first as OptimizeRequest['progress'] }, pacer, undefined, () => t.now);
     expect(second).toMatchObject({ status: 'accepted', attempts: 1 });
     expect(calls).toEqual(['health', 'put']);
+  });
+
+  it('a clock too contended after a call does not fail the index: an accepted PUT stays accepted, and the read reserves its slot before it reads', async () => {
+    const { t, clock, ddb } = fakeTime(seeded(5));
+    let contended = true;
+    ddb.on(PutItemCommand).callsFake(() => {
+      t.now += 5;
+      if (contended) throw conflict();
+      return {};
+    });
+    const calls: string[] = [];
+    const client = {
+      getHealth: async () => (calls.push('health'), { state: 'reported', health: { status: 'green' } }),
+      putOptimization: async () => (calls.push('put'), { status: 202 }),
+    } as unknown as GenesysClient;
+    const pacer = new Pacer(clock, 'genesys-api#abc', 150, () => t.now);
+    const timing = { settleSeconds: 3, healthPollSeconds: 1, healthTimeoutSeconds: 30 };
+    const req: OptimizeRequest = {
+      indexId: 'x',
+      directives: DEFAULT_DIRECTIVES,
+      healthCheckBeforePut: false,
+      timing,
+      retries: DEFAULT_RETRIES,
+      // Its slot was reserved by an earlier invocation: it calls at once, then meets the contended clock.
+      progress: { attempts: 0, prechecked: false, slotReserved: true },
+    };
+    const accepted = await optimizeIndex(client, req, pacer, undefined, () => t.now);
+    expect(accepted).toMatchObject({ status: 'accepted', settleSeconds: 3, readReserved: false });
+    expect(calls).toEqual(['put']);
+
+    const verify: VerifyRequest = {
+      indexId: 'x',
+      healthDeadline: new Date(t.now + 30_000).toISOString(),
+      timing,
+      retries: DEFAULT_RETRIES,
+      before: NOT_MEASURED,
+      maxLatencyRegression: 0.2,
+      readReserved: false,
+      progress: { polls: 0 },
+    };
+    // Still contended: no read, a Wait for its turn, the same count of reads.
+    const paced = await verifyIndex(client, verify, pacer, () => t.now);
+    expect(paced).toMatchObject({ status: 'poll', cause: 'paced', polls: 0, readReserved: false });
+    expect(calls).toEqual(['put']);
+    // The clock answers again: the slot is reserved, then the read is made.
+    contended = false;
+    const healthy = await verifyIndex(client, { ...verify, progress: paced as VerifyRequest['progress'] }, pacer, () => t.now);
+    expect(healthy).toMatchObject({ status: 'healthy', polls: 1 });
+    expect(calls).toEqual(['put', 'health']);
+    // A read whose slot was reserved reads at once, without asking the clock.
+    const before = ddb.commandCalls(PutItemCommand).length;
+    contended = true;
+    expect(await verifyIndex(client, { ...verify, readReserved: true }, pacer, () => t.now)).toMatchObject({ status: 'healthy' });
+    expect(ddb.commandCalls(PutItemCommand).length).toBe(before);
   });
 
   it('a clock error that is not contention still fails the reservation', async () => {

@@ -77,11 +77,11 @@ describe('Pacer', () => {
     const now = 5_000_000;
     const clock = new MemoryClock();
     const pacer = new Pacer(clock, 'k', 60, () => now);
-    expect(await pacer.scheduleAfter(1, 7)).toBe(7);
+    expect(await pacer.scheduleAfter(1, 7)).toEqual({ waitSeconds: 7, reserved: true });
     // Every slot for the next 30 s is taken: the wait grows to the first free one.
     const interval = slotIntervalMs(60);
     clock.taken = Array.from({ length: Math.ceil(30_000 / interval) + 1 }, (_, i) => now + i * interval);
-    expect(await pacer.scheduleAfter(1, 7)).toBeGreaterThanOrEqual(Math.ceil((30_000 - EARLY_MS) / 1000));
+    expect((await pacer.scheduleAfter(1, 7)).waitSeconds).toBeGreaterThanOrEqual(Math.ceil((30_000 - EARLY_MS) / 1000));
   });
 });
 

@@ -49,10 +49,12 @@ async function checkHealth(event: HealthEvent, log: Logger, metrics: Metrics): P
   }
   // The first read goes on from the optimize part (its progress starts as { polls: 0 }), later ones from their own.
   // A read that found the index refreshing is followed by a poll; one that failed (429, 5xx, no answer) by a retry.
-  const wait = result.status === 'poll' ? [result.cause === 'refreshing' ? waitEntry('poll', result.waitSeconds, result.reason) : waitEntry('retry', result.waitSeconds, result.reason)] : [];
+  const waitReason = (cause: string) => (cause === 'refreshing' ? 'poll' : cause === 'paced' ? 'slot' : 'retry');
+  const wait = result.status === 'poll' ? [waitEntry(waitReason(result.cause), result.waitSeconds, result.reason)] : [];
   result = { ...result, timeline: appendTimeline(event.progress.timeline ?? event.timeline, [...responses.calls(), ...wait]) };
   const at = new Date().toISOString();
-  const erred = (result.status === 'poll' && result.cause !== 'refreshing') || result.status === 'failed';
+  // A wait for its slot is not an error.
+  const erred = (result.status === 'poll' && result.cause !== 'refreshing' && result.cause !== 'paced') || result.status === 'failed';
   const lastError = erred && 'reason' in result ? { reason: result.reason, correlationId: responses.correlationId(), at } : (event.progress.lastError ?? event.priorError ?? undefined);
   if (lastError) result = { ...result, lastError };
   await recordProgress(sharedRunStore(), event.executionId, {

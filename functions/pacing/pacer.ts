@@ -112,20 +112,36 @@ export class Pacer {
   /**
    * For a call that must wait anyway (Retry-After, a poll interval, settling): reserves its
    * slots no earlier than that, and says how long the Wait state should be (never shorter).
+   *
+   * A clock too contended to answer does not fail the caller, who has often just made a call (an
+   * accepted PUT must not turn into a failed index): the wait is as asked, `reserved` is false,
+   * and the next invocation reserves before it calls.
    */
-  async scheduleAfter(calls: number, minWaitSeconds: number): Promise<number> {
+  async scheduleAfter(calls: number, minWaitSeconds: number): Promise<Scheduled> {
     const asked = this.now();
-    const slotMs = await this.clock.reserve(this.key, calls, this.intervalMs, asked + minWaitSeconds * 1000, asked);
+    let slotMs: number;
+    try {
+      slotMs = await this.clock.reserve(this.key, calls, this.intervalMs, asked + minWaitSeconds * 1000, asked);
+    } catch (err) {
+      if (!(err instanceof SlotClockContentionError)) throw err;
+      return { waitSeconds: minWaitSeconds, reserved: false };
+    }
     const now = this.now();
     // The call may come up to EARLY_MS before its slot (see above), so a slot a hair past a whole
     // second does not cost another second of waiting.
-    return Math.max(minWaitSeconds, Math.ceil((slotMs - now - EARLY_MS) / 1000));
+    return { waitSeconds: Math.max(minWaitSeconds, Math.ceil((slotMs - now - EARLY_MS) / 1000)), reserved: true };
   }
+}
+
+/** The Wait before a call, and whether the call's slot is reserved (if not, reserve it before calling). */
+export interface Scheduled {
+  waitSeconds: number;
+  reserved: boolean;
 }
 
 /** No pacer (no shared clock configured): calls go at once, waits are as asked. */
 export const UNPACED = {
   reserve: async (): Promise<PaceDecision> => ({ callNow: true }),
-  scheduleAfter: async (_calls: number, minWaitSeconds: number): Promise<number> => minWaitSeconds,
+  scheduleAfter: async (_calls: number, minWaitSeconds: number): Promise<Scheduled> => ({ waitSeconds: minWaitSeconds, reserved: true }),
 };
 export type CallPacer = Pick<Pacer, 'reserve' | 'scheduleAfter'>;

@@ -58,6 +58,7 @@ export const FIELD = {
   waitSeconds: field<Extract<OptimizeResult, { status: 'retry' }>>('waitSeconds'),
   settleSeconds: field<Extract<OptimizeResult, { status: 'accepted' }>>('settleSeconds'),
   healthDeadline: field<Extract<OptimizeResult, { status: 'accepted' }>>('healthDeadline'),
+  readReserved: field<Extract<OptimizeResult, { status: 'accepted' }>>('readReserved'),
   before: field<Extract<OptimizeResult, { status: 'accepted' }>>('before'),
   startedAt: field<Extract<OptimizeResult, { status: 'accepted' }>>('startedAt'),
   attempts: field<Extract<OptimizeResult, { status: 'accepted' }>>('attempts'),

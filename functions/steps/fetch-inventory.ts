@@ -65,9 +65,9 @@ export async function fetchInventory(
     // No inventory means no run: anything that is not worth a retry fails the execution.
     if (!decision.retry) throw err;
     await store.putJson(key, collector.snapshot());
-    const waitSeconds = await pacer.scheduleAfter(1, decision.waitSeconds);
+    const next = await pacer.scheduleAfter(1, decision.waitSeconds);
     if (decision.cause === 'throttled') throttled++;
-    return { status: 'retry', cause: decision.cause, attempts, throttled, resume: true, slotReserved: true, waitSeconds, reason: decision.reason };
+    return { status: 'retry', cause: decision.cause, attempts, throttled, resume: true, slotReserved: next.reserved, waitSeconds: next.waitSeconds, reason: decision.reason };
   }
   const inventory = collector.finish();
   await store.putJson(key, inventory);

@@ -49,6 +49,8 @@ export type OptimizeResult = OptimizeProgress &
         healthDeadline: string;
         /** The Settle wait: the settle time, or longer when the budget puts the first health read later. */
         settleSeconds: number;
+        /** Whether the first health read's slot is reserved (false: the pacer's clock was too contended; Verify reserves it first). */
+        readReserved: boolean;
         correlationId?: string;
       }
     | { status: 'retry'; cause: RetryCause | 'paced'; waitSeconds: number; reason: string }
@@ -107,23 +109,24 @@ export async function optimizeIndex(
     const healthDeadline = new Date(now() + req.timing.healthTimeoutSeconds * 1000).toISOString();
     // The first health read's slot is reserved now, so Verify can read as soon as Settle ends; it is
     // timed for when the refresh should be over, so that it is usually the only one.
-    const settleSeconds = await pacer.scheduleAfter(1, firstReadDelay(req.timing, await expectedRefresh()));
+    const settle = await pacer.scheduleAfter(1, firstReadDelay(req.timing, await expectedRefresh()));
     return {
       status: 'accepted',
       attempts,
       prechecked,
       before,
       healthDeadline,
-      settleSeconds,
+      settleSeconds: settle.waitSeconds,
+      readReserved: settle.reserved,
       ...(put.correlationId ? { correlationId: put.correlationId } : {}),
     };
   } catch (err) {
     const throttledBefore = req.progress.throttled ?? 0;
     const decision = decideRetry(err, attempts, req.retries, req.timing.healthPollSeconds, throttledBefore);
     if (decision.retry) {
-      const waitSeconds = await pacer.scheduleAfter(prechecked ? 1 : 2, decision.waitSeconds);
+      const next = await pacer.scheduleAfter(prechecked ? 1 : 2, decision.waitSeconds);
       const throttled = throttledBefore + (decision.cause === 'throttled' ? 1 : 0);
-      return { status: 'retry', cause: decision.cause, attempts, prechecked, slotReserved: true, throttled, before, waitSeconds, reason: decision.reason };
+      return { status: 'retry', cause: decision.cause, attempts, prechecked, slotReserved: next.reserved, throttled, before, waitSeconds: next.waitSeconds, reason: decision.reason };
     }
     return { status: 'failed', attempts, prechecked, reason: decision.reason, errorName: decision.errorName ?? null };
   }

@@ -40,9 +40,9 @@ export async function probeLatency(client: GenesysClient, retries: Retries, prog
     const throttledBefore = progress.throttled ?? 0;
     const decision = decideRetry(err, attempts, retries, 1, throttledBefore);
     if (decision.retry) {
-      const waitSeconds = await pacer.scheduleAfter(1, decision.waitSeconds);
+      const next = await pacer.scheduleAfter(1, decision.waitSeconds);
       const throttled = throttledBefore + (decision.cause === 'throttled' ? 1 : 0);
-      return { status: 'retry', cause: decision.cause, attempts, throttled, slotReserved: true, waitSeconds, reason: decision.reason };
+      return { status: 'retry', cause: decision.cause, attempts, throttled, slotReserved: next.reserved, waitSeconds: next.waitSeconds, reason: decision.reason };
     }
     return { status: 'unavailable', attempts, reason: decision.reason, errorName: decision.errorName ?? null };
   }

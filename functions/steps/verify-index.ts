@@ -25,6 +25,8 @@ export interface VerifyRequest {
   priorError?: LastError | null;
   /** The index's timeline up to its accepted PUT (the Optimize state's): the first read goes on from it. */
   timeline?: TimelineEntry[];
+  /** Whether Optimize reserved the first read's slot (false: its clock was too contended; reserve it here first). */
+  readReserved?: boolean;
   progress: VerifyProgress;
 }
 
@@ -41,17 +43,20 @@ export type VerifyProgress = {
   refreshing?: number;
   /** The index's whole timeline so far (the optimize part first), bounded: kept by the handler. */
   timeline?: TimelineEntry[];
+  /** Whether the next read's slot is reserved (absent: it is); false: the pacer's clock was too contended, so it is reserved before the read. */
+  readReserved?: boolean;
 };
 
 export type VerifyResult = VerifyProgress & (
   | { status: 'healthy'; health: Exclude<HealthStatus, 'red'>; diskUsage?: number; queryLatencyMs?: number; effect: IndexEffect }
-  | { status: 'poll'; cause: RetryCause | 'refreshing'; waitSeconds: number; reason: string }
+  | { status: 'poll'; cause: RetryCause | 'refreshing' | 'paced'; waitSeconds: number; reason: string }
   | { status: 'failed'; reason: string; /** Set for errors the report names for the whole run; null otherwise. */ errorName: string | null }
 );
 
 /**
  * The read itself is made at once: its slot in the API budget was reserved by whoever scheduled
- * the wait before it (Optimize for the first read, this function for the next poll).
+ * the wait before it (Optimize for the first read, this function for the next poll), unless the
+ * pacer's clock was too contended to reserve it then: then it is reserved first, and waited for.
  */
 export async function verifyIndex(
   client: GenesysClient,
@@ -61,6 +66,15 @@ export async function verifyIndex(
   /** Told how many seconds after its PUT the index was healthy, and whether an earlier read had found it still refreshing. */
   onHealthy: (seconds: number, afterRefreshing: boolean) => Promise<void> = async () => undefined,
 ): Promise<VerifyResult> {
+  const reserved = req.progress.polls === 0 && req.progress.readReserved === undefined ? req.readReserved !== false : req.progress.readReserved !== false;
+  if (!reserved) {
+    const pace = await pacer.reserve(1);
+    if (!pace.callNow) {
+      // No read made: the same progress, the slot now reserved (or asked for again).
+      const { timeline: _kept, ...progress } = req.progress;
+      return { ...progress, status: 'poll', cause: 'paced', readReserved: pace.reserved, waitSeconds: pace.waitSeconds, reason: 'waiting for its turn in the API budget' };
+    }
+  }
   const polls = req.progress.polls + 1;
   const throttledBefore = req.progress.throttled ?? 0;
   const errorsBefore = req.progress.errors ?? 0;
@@ -77,9 +91,9 @@ export async function verifyIndex(
     const reading = await client.getHealth(req.indexId);
     if (reading.state === 'refreshing') {
       if (now() >= deadline) return timedOut('still refreshing (503)');
-      const waitSeconds = await pacer.scheduleAfter(1, Math.min(req.timing.healthPollSeconds, untilDeadline));
+      const next = await pacer.scheduleAfter(1, Math.min(req.timing.healthPollSeconds, untilDeadline));
       // An answer, even "refreshing", ends an outage: the next failure backs off from 2 s again.
-      return { status: 'poll', cause: 'refreshing', polls, throttled: throttledBefore, errors: 0, refreshing: (req.progress.refreshing ?? 0) + 1, waitSeconds, reason: 'refreshing (503)' };
+      return { status: 'poll', cause: 'refreshing', polls, throttled: throttledBefore, errors: 0, refreshing: (req.progress.refreshing ?? 0) + 1, waitSeconds: next.waitSeconds, readReserved: next.reserved, reason: 'refreshing (503)' };
     }
     const h = reading.health;
     if (h.status === 'red') return { status: 'failed', polls, reason: 'health red after optimization', errorName: null };
@@ -109,11 +123,12 @@ export async function verifyIndex(
       // does not use up the index's health timeout (the index may well be green by now), and
       // retries.maxThrottledAttempts bounds it instead. The next reading decides, against the deadline.
       // Nor does it end or extend a run of failures: it says nothing about the outage.
-      const waitSeconds = await pacer.scheduleAfter(1, decision.waitSeconds);
-      return { status: 'poll', cause: decision.cause, polls, throttled: throttledBefore + 1, errors: errorsBefore, refreshing: req.progress.refreshing ?? 0, waitSeconds, reason: decision.reason };
+      const next = await pacer.scheduleAfter(1, decision.waitSeconds);
+      return { status: 'poll', cause: decision.cause, polls, throttled: throttledBefore + 1, errors: errorsBefore, refreshing: req.progress.refreshing ?? 0, waitSeconds: next.waitSeconds, readReserved: next.reserved, reason: decision.reason };
     }
     if (now() >= deadline) return timedOut(`no health reading (${decision.reason})`);
     const wait = decision.mandated ? decision.waitSeconds : Math.min(decision.waitSeconds, untilDeadline);
-    return { status: 'poll', cause: decision.cause, polls, throttled: throttledBefore, errors, refreshing: req.progress.refreshing ?? 0, waitSeconds: await pacer.scheduleAfter(1, wait), reason: decision.reason };
+    const next = await pacer.scheduleAfter(1, wait);
+    return { status: 'poll', cause: decision.cause, polls, throttled: throttledBefore, errors, refreshing: req.progress.refreshing ?? 0, waitSeconds: next.waitSeconds, readReserved: next.reserved, reason: decision.reason };
   }
 }

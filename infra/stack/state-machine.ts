@@ -156,6 +156,8 @@ function perIndexWorkflow(scope: Construct, fns: OptimizerFunctions): sfn.IChain
       ...common,
       check: 'health',
       healthDeadline: sfn.JsonPath.stringAt(at(INDEX_PATH.optimize, FIELD.healthDeadline)),
+      // Whether Optimize reserved the first read's slot (every accepted result says).
+      readReserved: sfn.JsonPath.stringAt(at(INDEX_PATH.optimize, FIELD.readReserved)),
       // The pre-check's reading, for the index's effect (the accepted result always carries it).
       before: sfn.JsonPath.objectAt(at(INDEX_PATH.optimize, FIELD.before)),
       // For explain: when the index began, and the PUT attempts it took.
