@@ -315,15 +315,30 @@ describe('DynamoDbSlotClock backing off from conflicts', () => {
     expect(Math.max(...t.sleeps)).toBeLessThanOrEqual(1_000);
   });
 
-  it('a first reservation that gives up costs its index a Wait and another try, not its run: nothing called, nothing failed', async () => {
-    const jitter = seeded(11);
-    const { t, clock, ddb } = fakeTime(jitter);
-    let contended = true;
+  /** A clock whose every write conflicts while `contention.on`, on fake time. */
+  function contendedClock(randoms: () => number) {
+    const { t, clock, ddb } = fakeTime(randoms);
+    const contention = { on: true };
     ddb.on(PutItemCommand).callsFake(() => {
       t.now += 5;
-      if (contended) throw conflict();
+      if (contention.on) throw conflict();
       return {};
     });
+    return { t, clock, ddb, contention };
+  }
+
+  /** A Genesys client whose index is green and takes every PUT, recording the calls made. */
+  function recordingClient() {
+    const calls: string[] = [];
+    const client = {
+      getHealth: async () => (calls.push('health'), { state: 'reported', health: { status: 'green' } }),
+      putOptimization: async () => (calls.push('put'), { status: 202 }),
+    } as unknown as GenesysClient;
+    return { calls, client };
+  }
+
+  it('a first reservation that gives up costs its index a Wait and another try, not its run: nothing called, nothing failed', async () => {
+    const { t, clock, ddb, contention } = contendedClock(seeded(11));
     const waits: number[] = [];
     for (let seed = 0; seed < 20; seed++) {
       const pacer = new Pacer(clock, 'genesys-api#abc', 150, () => t.now, seeded(seed));
@@ -338,11 +353,7 @@ describe('DynamoDbSlotClock backing off from conflicts', () => {
 
     // Through the optimize step: the retry holds no slot, so the next invocation reserves again,
     // and only then calls.
-    const calls: string[] = [];
-    const client = {
-      getHealth: async () => (calls.push('health'), { state: 'reported', health: { status: 'green' } }),
-      putOptimization: async () => (calls.push('put'), { status: 202 }),
-    } as unknown as GenesysClient;
+    const { calls, client } = recordingClient();
     const pacer = new Pacer(clock, 'genesys-api#abc', 150, () => t.now);
     const req: OptimizeRequest = {
       indexId: 'x',
@@ -355,25 +366,15 @@ describe('DynamoDbSlotClock backing off from conflicts', () => {
     const first = await optimizeIndex(client, req, pacer, undefined, () => t.now);
     expect(first).toMatchObject({ status: 'retry', cause: 'paced', slotReserved: false, attempts: 0 });
     expect(calls).toEqual([]);
-    contended = false;
+    contention.on = false;
     const second = await optimizeIndex(client, { ...req, progress: first as OptimizeRequest['progress'] }, pacer, undefined, () => t.now);
     expect(second).toMatchObject({ status: 'accepted', attempts: 1 });
     expect(calls).toEqual(['health', 'put']);
   });
 
   it('a clock too contended after a call does not fail the index: an accepted PUT stays accepted, and the read reserves its slot before it reads', async () => {
-    const { t, clock, ddb } = fakeTime(seeded(5));
-    let contended = true;
-    ddb.on(PutItemCommand).callsFake(() => {
-      t.now += 5;
-      if (contended) throw conflict();
-      return {};
-    });
-    const calls: string[] = [];
-    const client = {
-      getHealth: async () => (calls.push('health'), { state: 'reported', health: { status: 'green' } }),
-      putOptimization: async () => (calls.push('put'), { status: 202 }),
-    } as unknown as GenesysClient;
+    const { t, clock, ddb, contention } = contendedClock(seeded(5));
+    const { calls, client } = recordingClient();
     const pacer = new Pacer(clock, 'genesys-api#abc', 150, () => t.now);
     const timing = { settleSeconds: 3, healthPollSeconds: 1, healthTimeoutSeconds: 30 };
     const req: OptimizeRequest = {
@@ -404,13 +405,13 @@ describe('DynamoDbSlotClock backing off from conflicts', () => {
     expect(paced).toMatchObject({ status: 'poll', cause: 'paced', polls: 0, readReserved: false });
     expect(calls).toEqual(['put']);
     // The clock answers again: the slot is reserved, then the read is made.
-    contended = false;
+    contention.on = false;
     const healthy = await verifyIndex(client, { ...verify, progress: paced as VerifyRequest['progress'] }, pacer, () => t.now);
     expect(healthy).toMatchObject({ status: 'healthy', polls: 1 });
     expect(calls).toEqual(['put', 'health']);
     // A read whose slot was reserved reads at once, without asking the clock.
     const before = ddb.commandCalls(PutItemCommand).length;
-    contended = true;
+    contention.on = true;
     expect(await verifyIndex(client, { ...verify, readReserved: true }, pacer, () => t.now)).toMatchObject({ status: 'healthy' });
     expect(ddb.commandCalls(PutItemCommand).length).toBe(before);
   });
