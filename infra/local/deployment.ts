@@ -18,7 +18,7 @@ import { LOCAL_REGION, type LocalResource } from './aws/resources.ts';
 import { synthesizeDefinition, type FleetFunctionRole, type FunctionRole, type LocalPrincipal, type SynthesizedDefinition } from './definition.ts';
 import { LOCAL_TIMEOUT_FIELD } from './engine-definition.ts';
 import { LocalFunction } from './function-pool.ts';
-import { ExecutionQuota, QuotaExceeded } from './quotas.ts';
+import { checkQuota, ExecutionQuota, QuotaExceeded } from './quotas.ts';
 
 type Json = any;
 
@@ -315,13 +315,8 @@ export async function invokeFunction(
   call: { role: LocalFunctionName; stateName: string; input: unknown; quota: ExecutionQuota; fail: (e: QuotaExceeded) => void; principal: LocalPrincipal },
 ): Promise<unknown> {
   const { role, stateName, input, quota, fail, principal } = call;
-  try {
-    quota.events(3, `task ${stateName}`);
-  } catch (err) {
-    // Past the history quota the execution ends; it is not the task's error to catch.
-    if (err instanceof QuotaExceeded) fail(err);
-    throw err;
-  }
+  // Past the history quota the execution ends; it is not the task's error to catch.
+  checkQuota(fail, () => quota.events(3, `task ${stateName}`));
   const fn = deployment.functions[role];
   const arn = deployment.arnOf.get(role);
   if (!fn || !arn) throw new Error(`task ${stateName} invokes the ${role} function, which this deployment does not have`);
@@ -349,12 +344,7 @@ export async function invokeFunction(
     clearTimeout(timer);
   }
   const result = JSON.parse(JSON.stringify(output ?? null)) as unknown;
-  try {
-    quota.payload(`the result of task ${stateName}`, result);
-  } catch (err) {
-    if (err instanceof QuotaExceeded) fail(err);
-    throw err;
-  }
+  checkQuota(fail, () => quota.payload(`the result of task ${stateName}`, result));
   return result;
 }
 

@@ -38,7 +38,7 @@ import {
   type LocalTarget,
 } from './deployment.ts';
 import { forLocalEngine, withAwsTaskTimeouts } from './engine-definition.ts';
-import { ExecutionQuota, MAX_PAYLOAD_BYTES, payloadBytes, QuotaExceeded } from './quotas.ts';
+import { checkQuota, ExecutionQuota, MAX_PAYLOAD_BYTES, payloadBytes, QuotaExceeded } from './quotas.ts';
 import { executeOptimizer, type LocalRunResult } from './run-local.ts';
 
 type Json = any;
@@ -224,25 +224,15 @@ export async function runFleetLocally(options: LocalFleetOptions): Promise<Local
      * task with States.TaskFailed, the Cause being the execution's description as JSON.
      */
     async function startOrgRun(stateName: string, input: Json): Promise<Json> {
-      try {
-        // Scheduled, started, submitted, and succeeded or failed.
-        quota.events(4, `task ${stateName}`);
-      } catch (err) {
-        if (err instanceof QuotaExceeded) failFleet(err);
-        throw err;
-      }
+      // Scheduled, started, submitted, and succeeded or failed.
+      checkQuota(failFleet, () => quota.events(4, `task ${stateName}`));
       const target = String(input.StateMachineArn);
       if (target !== synthesized.optimizer.arn) throw new Error(`${stateName} starts ${target}: a local fleet starts only the optimizer's state machine (${synthesized.optimizer.arn})`);
       const runName = checkExecutionName(input.Name);
       const executionArn = `${target.replace(':stateMachine:', ':execution:')}:${runName}`;
       await authorizeSyncStart(deployment, 'fleetStateMachine', target, executionArn, (call) => refused.push(call));
       const runInput = (input.Input ?? {}) as Json;
-      try {
-        quota.payload(`the input of ${executionArn}`, runInput);
-      } catch (err) {
-        if (err instanceof QuotaExceeded) failFleet(err);
-        throw err;
-      }
+      checkQuota(failFleet, () => quota.payload(`the input of ${executionArn}`, runInput));
       const org = typeof runInput?.org === 'string' ? (runInput.org as string) : '(no org)';
       const wave = waveOf.get(org) ?? 0;
       emit({ type: 'OrgRunStarted', timestamp: Date.now(), org, wave, executionArn, input: runInput });

@@ -16,6 +16,19 @@ export class QuotaExceeded extends Error {
 export const payloadBytes = (v: unknown): number => (v === undefined ? 0 : Buffer.byteLength(JSON.stringify(v)));
 
 /**
+ * Runs one of an execution's quota checks: past a quota the execution ends (`end`), which no
+ * Catch can prevent, and the error goes on to the state that met it.
+ */
+export function checkQuota(end: (e: QuotaExceeded) => void, check: () => void): void {
+  try {
+    check();
+  } catch (err) {
+    if (err instanceof QuotaExceeded) end(err);
+    throw err;
+  }
+}
+
+/**
  * One execution's account: its history grows by what AWS records for each state (entered and
  * exited), each task attempt (scheduled, started, and succeeded or failed) and each Map Run
  * (started and ended), plus the execution's own start and end.

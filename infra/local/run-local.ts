@@ -42,7 +42,7 @@ import {
 } from './deployment.ts';
 import { runDistributedMap, type ChildRun } from './distributed-map.ts';
 import { forLocalEngine, standInForDistributedMaps, withAwsTaskTimeouts } from './engine-definition.ts';
-import { ExecutionQuota, MAX_PAYLOAD_BYTES, payloadBytes, QuotaExceeded } from './quotas.ts';
+import { checkQuota, ExecutionQuota, MAX_PAYLOAD_BYTES, payloadBytes, QuotaExceeded } from './quotas.ts';
 
 type Json = any;
 export type { AnyEvent, LocalTarget } from './deployment.ts';
@@ -231,12 +231,7 @@ export async function executeOptimizer(deployment: LocalDeployment, options: Opt
    * output is the task's `Output`, and its failure fails the task with States.TaskFailed.
    */
   async function runNestedExecution(stateName: string, input: Json): Promise<Json> {
-    try {
-      parentQuota.events(4, `task ${stateName}`);
-    } catch (err) {
-      if (err instanceof QuotaExceeded) failParent(err);
-      throw err;
-    }
+    checkQuota(failParent, () => parentQuota.events(4, `task ${stateName}`));
     const target = String(input.StateMachineArn);
     if (target !== synthesized.approval.arn) throw new Error(`${stateName} starts ${target}: a local run starts only the approval state machine (${synthesized.approval.arn})`);
     const childName = randomUUID();
