@@ -156,6 +156,10 @@ function acknowledgeIamWildcards(stack: OptimizerStack): void {
   if (stack.fleet) acknowledgeWildcards(defaultPolicy(stack.fleet.fn.role!), runObjectRules('fleet'));
 
   const sm = stack.stateMachine;
+  /** arn:<partition>:states:<region>:<account>:execution:<the state machine's name>, as the template spells it (escaped for a RegExp). */
+  const executionsOf = (machine: typeof sm) =>
+    esc(`arn:<AWS::Partition>:states:${flat(stack.region)}:${flat(stack.account)}:execution:`) +
+    esc(`{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${stack.getLogicalId(machine.node.defaultChild as never)}"}]}]}`);
   const fnArnWildcards = Object.values(stack.functions).map((f) => `${flat(f.functionArn)}:*`);
   const loggingAndTracing: WildcardRule = {
     actions: [
@@ -182,8 +186,7 @@ function acknowledgeIamWildcards(stack: OptimizerStack): void {
       actions: ['states:DescribeExecution', 'states:StopExecution'],
       // arn:<partition>:states:<region>:<account>:execution:<the approval state machine's name>*
       resource: new RegExp(
-        `^${esc(`arn:<AWS::Partition>:states:${flat(stack.region)}:${flat(stack.account)}:execution:`)}` +
-          `${esc(`{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${stack.getLogicalId(approvalSm.node.defaultChild as never)}"}]}]}`)}\\*$`,
+        `^${executionsOf(approvalSm)}\\*$`,
       ),
       reason:
         "CDK's StartExecution .sync:2 grant: the optimizer waits for, and stops when it stops, its approval execution, whose name is " +
@@ -215,8 +218,7 @@ function acknowledgeIamWildcards(stack: OptimizerStack): void {
         actions: ['states:DescribeExecution', 'states:StopExecution', 'states:RedriveExecution'],
         // arn:<partition>:states:<region>:<account>:execution:<this state machine's name>[/*]:*
         resource: new RegExp(
-          `^${esc(`arn:<AWS::Partition>:states:${flat(stack.region)}:${flat(stack.account)}:execution:`)}` +
-            `${esc(`{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${stack.getLogicalId(sm.node.defaultChild as never)}"}]}]}`)}(/\\*)?:\\*$`,
+          `^${executionsOf(sm)}(/\\*)?:\\*$`,
         ),
         reason:
           "CDK's Distributed Map grant: the state machine starts each index as a child execution of itself and must describe, stop and " +
@@ -241,8 +243,7 @@ function acknowledgeIamWildcards(stack: OptimizerStack): void {
         actions: ['states:DescribeExecution', 'states:StopExecution'],
         // arn:<partition>:states:<region>:<account>:execution:<the optimizer state machine's name>*
         resource: new RegExp(
-          `^${esc(`arn:<AWS::Partition>:states:${flat(stack.region)}:${flat(stack.account)}:execution:`)}` +
-            `${esc(`{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${stack.getLogicalId(sm.node.defaultChild as never)}"}]}]}`)}\\*$`,
+          `^${executionsOf(sm)}\\*$`,
         ),
         reason:
           "CDK's StartExecution .sync:2 grant: the Fleet waits for each org's optimizer run and stops it when the fleet execution stops " +
