@@ -93,25 +93,15 @@ export class DynamoDbRefreshMemory implements RefreshMemory {
       ExpressionAttributeValues: { ':s': s, ':now': { N: String(nowS) }, ':expires': expires, ...(afterRefreshing ? {} : { ':stale': { N: String(this.staleBefore()) } }) },
     });
     if (!afterRefreshing) return conditional(own);
-    await Promise.all([conditional(own), this.raiseOrg(s, nowS, expires)]);
-  }
-
-  private async raiseOrg(s: { N: string }, nowS: number, expires: { N: string }): Promise<void> {
-    const { ConditionalCheckFailedException, UpdateItemCommand } = await dynamodb();
-    try {
-      await (await this.db()).send(
-        new UpdateItemCommand({
-          TableName: this.table,
-          Key: { pk: { S: this.key } },
-          UpdateExpression: 'SET longestSeconds = :s, observedAt = :now, expiresAt = :expires',
-          // Only ever raised, unless what is kept is too old to trust.
-          ConditionExpression: 'attribute_not_exists(longestSeconds) OR longestSeconds < :s OR observedAt < :stale',
-          ExpressionAttributeValues: { ':s': s, ':now': { N: String(nowS) }, ':stale': { N: String(this.staleBefore()) }, ':expires': expires },
-        }),
-      );
-    } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
-    }
+    // The org's longest: only ever raised, unless what is kept is too old to trust.
+    const org = new UpdateItemCommand({
+      TableName: this.table,
+      Key: { pk: { S: this.key } },
+      UpdateExpression: 'SET longestSeconds = :s, observedAt = :now, expiresAt = :expires',
+      ConditionExpression: 'attribute_not_exists(longestSeconds) OR longestSeconds < :s OR observedAt < :stale',
+      ExpressionAttributeValues: { ':s': s, ':now': { N: String(nowS) }, ':stale': { N: String(this.staleBefore()) }, ':expires': expires },
+    });
+    await Promise.all([conditional(own), conditional(org)]);
   }
 
   private staleBefore(): number {
