@@ -13,6 +13,14 @@ export function orgSecretName(prefix: string, name: string): string {
   return `${prefix}/${name}`;
 }
 
+const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+const ORG_EXECUTION_NAME = new RegExp(`^(${ORG_NAME.source.replace(/^\^|\$$/g, '')})-${UUID}$`);
+
+/** A fleet names each org's run `<org>-<uuid>` (infra/stack/fleet.ts, States.UUID()): the org, or null for any other name. */
+export function orgOfExecutionName(name: string | undefined): string | null {
+  return ORG_EXECUTION_NAME.exec(name ?? '')?.[1] ?? null;
+}
+
 /** GENESYS_CLIENT_ID_<NAME> and GENESYS_CLIENT_SECRET_<NAME>: the name upper-cased, other characters as `_`. */
 export function orgCredentialVariables(name: string): { clientId: string; clientSecret: string } {
   const suffix = name.toUpperCase().replace(/[^A-Z0-9]/g, '_');

@@ -1,4 +1,5 @@
 import type { SFNClient } from '@aws-sdk/client-sfn';
+import { orgOfExecutionName } from '../domain/orgs.ts';
 import { verdict, type GuardRequest, type GuardVerdict, type RunGuard, type RunningExecution } from './run-guard.ts';
 import { lazily } from '../shared/lazily.ts';
 
@@ -42,12 +43,6 @@ export class StepFunctionsRunGuard implements RunGuard {
     } while (nextToken);
     return verdict(request, running);
   }
-}
-
-/** A fleet names each org's run `<org>-<uuid>` (infra/stack/fleet.ts); any other name says nothing. */
-export function orgOfExecutionName(name: string | undefined): string | null {
-  const m = /^([a-z0-9][a-z0-9-]{0,31})-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.exec(name ?? '');
-  return m ? m[1]! : null;
 }
 
 /** What the guard needs of another run's input: whether it is a dry run, and its org. */

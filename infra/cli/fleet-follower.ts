@@ -11,6 +11,7 @@
  * events belong to is the input of the iteration's StartOrgRun TaskStateEntered event, which the
  * chain of previousEventId leads back to (iterations run in parallel, so their events interleave).
  */
+import { orgOfExecutionName } from '../../functions/domain/orgs.ts';
 import type { DescribeExecutionCommandOutput, HistoryEvent, SFNClient } from '@aws-sdk/client-sfn';
 import { failedExecution, type FleetProgress, type FleetWave } from '../../functions/domain/fleet.ts';
 import { executionConsoleUrl } from '../../functions/domain/run-notice.ts';
@@ -26,8 +27,6 @@ export interface FleetFollowResult extends EndedExecution {
 
 /** How many previousEventId links separate an iteration's task events from its StartOrgRun entry (4 in practice). */
 const MAX_CHAIN = 20;
-/** `<org>-<uuid>`: the name StartOrgRun gives each org's execution (States.UUID()). */
-const ORG_EXECUTION_NAME = /^(.+)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const FAILURE_DETAILS = ['taskFailedEventDetails', 'taskTimedOutEventDetails', 'taskStartFailedEventDetails', 'taskSubmitFailedEventDetails'] as const;
 
 interface OrgRun {
@@ -144,8 +143,8 @@ class FleetFollower implements ExecutionWatcher<FleetFollowResult> {
   private runOf(event: HistoryEvent, executionArn: string | null): OrgRun | undefined {
     let org = this.iterationOf(event);
     if (!org && executionArn) {
-      const m = ORG_EXECUTION_NAME.exec(executionArn.split(':')[7] ?? '');
-      if (m) org = { name: m[1]!, wave: null };
+      const name = orgOfExecutionName(executionArn.split(':')[7]);
+      if (name) org = { name, wave: null };
     }
     if (!org) return undefined;
     let run = this.runs.get(org.name);
