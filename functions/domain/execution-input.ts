@@ -7,7 +7,7 @@ import type { OptimizationDirectives } from '../genesys/client.ts';
 import { DEFAULT_DIRECTIVES } from './directives.ts';
 import { describeValue, InputError, isJsonObject } from './input-error.ts';
 import { longestFirstReadDelay } from './refresh-timing.ts';
-import { ORG_NAME } from './orgs.ts';
+import { listOrgNames, ORG_NAME } from './orgs.ts';
 
 export interface Policy {
   maxShards: number;
@@ -234,14 +234,13 @@ function parseApproval(v: unknown): Approval {
  * refused where it manages one, since there is no other org it could mean.
  */
 function parseOrg(v: unknown, orgs: readonly string[] | null): string | null {
-  const listed = (names: readonly string[]) => (names.length > 10 ? `${names.slice(0, 10).join(', ')}, … (${names.length} in all)` : names.join(', '));
   if (orgs === null) {
     if (v === undefined || v === null) return null;
     throw new InputError('org', 'this deployment manages a single org (no orgs setting): leave org out');
   }
-  if (v === undefined || v === null) throw new InputError('org', `is required: this deployment manages several orgs (${listed(orgs)})`);
+  if (v === undefined || v === null) throw new InputError('org', `is required: this deployment manages several orgs (${listOrgNames(orgs)})`);
   if (typeof v !== 'string' || !ORG_NAME.test(v)) throw new InputError('org', `must be the name of one of this deployment's orgs, got ${describe(v)}`);
-  if (!orgs.includes(v)) throw new InputError('org', `unknown org ${JSON.stringify(v)}; this deployment's orgs: ${listed(orgs)}`);
+  if (!orgs.includes(v)) throw new InputError('org', `unknown org ${JSON.stringify(v)}; this deployment's orgs: ${listOrgNames(orgs)}`);
   return v;
 }
 

@@ -7,7 +7,7 @@
  */
 import { describeValue, InputError, isJsonObject } from './input-error.ts';
 import { parseExecutionInput, type RunConfig } from './execution-input.ts';
-import { ORG_NAME, ORG_NAME_RULE } from './orgs.ts';
+import { listOrgNames, ORG_NAME, ORG_NAME_RULE } from './orgs.ts';
 import { errorMessageOf } from '../shared/lambda-cause.ts';
 
 type Json = Record<string, unknown>;
@@ -123,7 +123,7 @@ export function parseFleetInput(raw: unknown, known: readonly FleetOrg[]): Fleet
     const names = known.map((o) => o.name);
     orgs = list.map((n, i) => {
       if (typeof n !== 'string' || !names.includes(n)) {
-        throw new InputError(`orgs[${i}]`, `unknown org ${typeof n === 'string' ? JSON.stringify(n) : describe(n)}; this deployment's orgs: ${names.length > 10 ? `${names.slice(0, 10).join(', ')}, … (${names.length} in all)` : names.join(', ')}`);
+        throw new InputError(`orgs[${i}]`, `unknown org ${typeof n === 'string' ? JSON.stringify(n) : describe(n)}; this deployment's orgs: ${listOrgNames(names)}`);
       }
       return n;
     });

@@ -8,6 +8,11 @@ export const ORG_NAME = /^[a-z0-9][a-z0-9-]{0,31}$/;
 
 export const ORG_NAME_RULE = 'a short slug: lower-case letters, digits and hyphens, at most 32 characters, starting with a letter or digit';
 
+/** The deployment's org names for an error message: all of them, or the first ten and how many in all. */
+export function listOrgNames(names: readonly string[]): string {
+  return names.length > 10 ? `${names.slice(0, 10).join(', ')}, … (${names.length} in all)` : names.join(', ');
+}
+
 /** The org's Secrets Manager secret: `<prefix>/<name>`. */
 export function orgSecretName(prefix: string, name: string): string {
   return `${prefix}/${name}`;
